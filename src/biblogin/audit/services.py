@@ -1,0 +1,44 @@
+"""Write audit events, masking anything shaped like a CPR and refusing secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biblogin.audit.models import AuditEvent
+from biblogin.common.cpr import mask_cprs_in_text
+
+_FORBIDDEN_KEYS = {"password", "pin", "pincode", "cpr", "secret", "token"}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_cprs_in_text(value)
+    if isinstance(value, dict):
+        return {
+            str(k): _clean(v) for k, v in value.items() if str(k).lower() not in _FORBIDDEN_KEYS
+        }
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def audit_event_record(
+    *,
+    action: str,
+    outcome: str = "",
+    actor: str = "",
+    agency_id: str = "",
+    subject: str = "",
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record one event. R-LOGIN-13: no PINs, CPRs masked, whatever the caller passes."""
+    return AuditEvent.objects.create(
+        action=action[:64],
+        outcome=outcome[:64],
+        actor=mask_cprs_in_text(actor)[:200],
+        agency_id=agency_id[:6],
+        subject=mask_cprs_in_text(subject)[:200],
+        ip=ip or None,
+        details=_clean(details or {}),
+    )

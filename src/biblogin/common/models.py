@@ -1,0 +1,28 @@
+"""The user model and the base model every app builds on."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("oprettet"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("ændret"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class User(AbstractUser):
+    """A Django login: library staff in the admin, or an identity logged in at the login platform.
+
+    Identities of the login platform have no usable password; who they are lives in the
+    login platform's own records, never in this table's names.
+    """
+
+    class Meta:
+        db_table = "common_user"
+        verbose_name = _("bruger")
+        verbose_name_plural = _("brugere")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PatronsConfig(AppConfig):
+    name = "biblogin.patrons"
+    label = "patrons"
+    verbose_name = "Lånerregister (CULR)"

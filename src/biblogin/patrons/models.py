@@ -1,0 +1,82 @@
+"""The user register (CULR): one patron per person, with accounts at many agencies (R-CULR-1)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from biblogin.common.cpr import mask_cpr
+from biblogin.common.cpr_crypto import decrypt_cpr
+from biblogin.common.models import TimeStampedModel
+
+
+class Patron(TimeStampedModel):
+    guid = models.UUIDField(_("guid"), default=uuid.uuid4, unique=True, editable=False)
+    # R-CULR-5: the CPR only encrypted, found through its keyed hash.
+    cpr_encrypted = models.CharField(max_length=128, blank=True, editable=False)
+    cpr_hash = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    municipality_no = models.PositiveSmallIntegerField(_("bopælskommune"), null=True, blank=True)
+    is_active = models.BooleanField(_("aktiv"), default=True)
+
+    class Meta:
+        verbose_name = _("låner")
+        verbose_name_plural = _("lånere")
+
+    def __str__(self) -> str:
+        return str(self.guid)
+
+    @property
+    def cpr(self) -> str | None:
+        return decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
+
+    @property
+    def cpr_masked(self) -> str:
+        cpr = self.cpr
+        return mask_cpr(cpr) if cpr else ""
+
+
+class AccountIdType(models.TextChoices):
+    CPR = "CPR", _("CPR-nummer")
+    LOCAL = "LOCAL", _("Lokalt id")
+
+
+class Account(TimeStampedModel):
+    """A patron's registration at one agency. A CPR account's value is the patron's CPR."""
+
+    patron = models.ForeignKey(Patron, on_delete=models.CASCADE, related_name="accounts")
+    # The registry is another bounded context: the agency is referred to by its public ID.
+    agency_id = models.CharField(_("biblioteksnummer"), max_length=6, db_index=True)
+    id_type = models.CharField(_("id-type"), max_length=5, choices=AccountIdType.choices)
+    local_id = models.CharField(_("lokalt id"), max_length=254, blank=True)
+
+    class Meta:
+        ordering = ["agency_id", "id_type"]
+        verbose_name = _("konto")
+        verbose_name_plural = _("konti")
+        constraints = [
+            # R-CULR-1: unique per agency + type + value. A patron has one CPR, so a CPR
+            # account is unique per (agency, patron); a local ID is unique per agency.
+            models.UniqueConstraint(
+                fields=["agency_id", "patron"],
+                condition=models.Q(id_type="CPR"),
+                name="patrons_one_cpr_account_per_agency",
+            ),
+            models.UniqueConstraint(
+                fields=["agency_id", "local_id"],
+                condition=models.Q(id_type="LOCAL"),
+                name="patrons_local_id_unique_per_agency",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(id_type="CPR", local_id="")
+                    | (models.Q(id_type="LOCAL") & ~models.Q(local_id=""))
+                ),
+                name="patrons_account_value_fits_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        value = self.patron.cpr_masked if self.id_type == AccountIdType.CPR else self.local_id
+        return f"{self.agency_id} {self.id_type} {value}"
