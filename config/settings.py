@@ -127,7 +127,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory: browser tests run a real server process on the test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("BIBLOGIN_TEST_DB_NAME")
+        or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }
+elif os.environ.get("BIBLOGIN_TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["BIBLOGIN_TEST_DB_NAME"]}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -202,6 +208,15 @@ CONTENT_SECURITY_POLICY = (
 # Borrower check (R-BC-3): how long one library-system call may take before it counts as
 # "service_unavailable"; the check retries once.
 BORROWER_CHECK_TIMEOUT_SECONDS = float(os.environ.get("BIBLOGIN_BORCHK_TIMEOUT", "3.0"))
+
+# MitID through an external OIDC broker (R-LOGIN-6). Brokers differ in claim names.
+MITID_ISSUER = os.environ.get("BIBLOGIN_MITID_ISSUER", "http://127.0.0.1:9400")
+MITID_CLIENT_ID = os.environ.get("BIBLOGIN_MITID_CLIENT_ID", "biblogin")
+MITID_CLIENT_SECRET = os.environ.get("BIBLOGIN_MITID_CLIENT_SECRET", "biblogin-demo-secret")
+MITID_SCOPE = os.environ.get("BIBLOGIN_MITID_SCOPE", "openid profile")
+MITID_CPR_CLAIM = os.environ.get("BIBLOGIN_MITID_CPR_CLAIM", "dk.cpr")
+MITID_LOA_CLAIM = os.environ.get("BIBLOGIN_MITID_LOA_CLAIM", "loa")
+MITID_TIMEOUT_SECONDS = float(os.environ.get("BIBLOGIN_MITID_TIMEOUT", "5.0"))
 
 LOGGING = {
     "version": 1,
