@@ -1,0 +1,318 @@
+"""A library system simulated in the database, behaving like a remote one on the wire.
+
+Every call first "crosses the network": it waits the configured latency (plus jitter), but never
+longer than the caller's timeout, fails at the configured rate, and fails at once when the system
+is down. Only then does it answer from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import random
+import time
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from biblogin.common.cpr_crypto import cpr_hash
+from biblogin.integrations.library_systems.models import (
+    SimBorrower,
+    SimBorrowerId,
+    SimBorrowerIdKind,
+    SimLoan,
+    SimReservation,
+    SimulatedSystem,
+)
+from biblogin.integrations.library_systems.pins import pin_verify
+from biblogin.integrations.library_systems.protocol import (
+    Borrower,
+    BorrowerNotFound,
+    Debt,
+    LibrarySystemTimeout,
+    LibrarySystemUnavailable,
+    Loan,
+    RequestReceipt,
+    RequestRefused,
+    Reservation,
+    UserStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+LOAN_PERIOD_DAYS = 30
+_KIND_PRIORITY = {
+    SimBorrowerIdKind.CPR: 0,
+    SimBorrowerIdKind.BORROWER_NUMBER: 1,
+    SimBorrowerIdKind.EMAIL: 2,
+}
+
+
+def _looks_like_normalised_cpr(user_id: str) -> bool:
+    return len(user_id) == 10 and user_id.isascii() and user_id.isdigit()
+
+
+def _as_borrower(borrower: SimBorrower) -> Borrower:
+    identifiers = list(borrower.identifiers.all())
+    return Borrower(
+        borrower_ref=borrower.borrower_ref,
+        name=borrower.name,
+        email=borrower.email,
+        municipality_no=borrower.municipality_no,
+        blocked=borrower.blocked,
+        cpr=borrower.cpr,
+        borrower_numbers=tuple(
+            i.value for i in identifiers if i.kind == SimBorrowerIdKind.BORROWER_NUMBER
+        ),
+        emails=tuple(i.value for i in identifiers if i.kind == SimBorrowerIdKind.EMAIL),
+    )
+
+
+def _as_loan(loan: SimLoan) -> Loan:
+    return Loan(
+        loan_id=str(loan.pk), title=loan.title, due_date=loan.due_date, renewable=loan.renewable
+    )
+
+
+def _as_reservation(reservation: SimReservation) -> Reservation:
+    return Reservation(
+        reservation_id=str(reservation.pk),
+        title=reservation.title,
+        queue_position=reservation.queue_position,
+        ready_for_pickup=reservation.ready_for_pickup,
+        pickup_branch_id=reservation.pickup_branch_id,
+        pickup_expires=reservation.pickup_expires,
+    )
+
+
+def _unusable(value: object) -> bool:
+    # PostgreSQL refuses NUL in text: such a value can match nothing, so it never reaches a query.
+    return not isinstance(value, str) or not value or len(value) > 254 or "\x00" in value
+
+
+def _pk(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else None
+
+
+class SimulatedLibrarySystem:
+    """One agency's simulated system; implements ``protocol.LibrarySystem``."""
+
+    def __init__(self, *, agency_id: str, rng: random.Random | None = None) -> None:
+        self.agency_id = agency_id
+        # Injectable so that tests can make the random failures reproducible.
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"SimulatedLibrarySystem(agency_id={self.agency_id!r})"
+
+    # -- the wire ---------------------------------------------------------------------------
+
+    def _config(self) -> SimulatedSystem | None:
+        # Read on every call: staff changing latency or "down" takes effect at once.
+        return SimulatedSystem.objects.filter(agency_id=self.agency_id).first()
+
+    def _fail_if_down_or_unlucky(self, config: SimulatedSystem | None) -> None:
+        if config is None:
+            return
+        if config.down:
+            raise LibrarySystemUnavailable(f"library system {self.agency_id} is down")
+        if config.failure_rate > 0 and self._rng.random() < config.failure_rate:
+            raise LibrarySystemUnavailable(f"library system {self.agency_id} answered an error")
+
+    def _cross_the_wire(self, timeout: float) -> None:
+        """Wait the configured latency, at most ``timeout``; then maybe fail like a remote."""
+        config = self._config()
+        if config is None:
+            # No simulated system configured: it answers at once and knows nobody.
+            return
+        if config.down:
+            # Connection refused: a down system fails fast.
+            raise LibrarySystemUnavailable(f"library system {self.agency_id} is down")
+        delay = (config.latency_ms + self._rng.uniform(0, config.latency_jitter_ms)) / 1000.0
+        budget = timeout if math.isfinite(timeout) and timeout > 0 else 0.0
+        if delay > budget:
+            time.sleep(budget)
+            raise LibrarySystemTimeout(
+                f"library system {self.agency_id} did not answer within {budget:.3f} s"
+            )
+        if delay > 0:
+            time.sleep(delay)
+        self._fail_if_down_or_unlucky(config)
+
+    # -- borrowers ----------------------------------------------------------------------------
+
+    def _borrower_by_user_id(self, user_id: str) -> SimBorrower | None:
+        if _unusable(user_id):
+            return None
+        wanted = Q(kind=SimBorrowerIdKind.BORROWER_NUMBER, value=user_id) | Q(
+            kind=SimBorrowerIdKind.EMAIL, value=user_id.lower()
+        )
+        if _looks_like_normalised_cpr(user_id):
+            wanted |= Q(kind=SimBorrowerIdKind.CPR, value=cpr_hash(user_id))
+        # One query whether or not the user exists (R-BC-2: the same work either way).
+        matches = list(
+            SimBorrowerId.objects.select_related("borrower").filter(
+                wanted, system__agency_id=self.agency_id
+            )
+        )
+        if not matches:
+            return None
+        matches.sort(key=lambda i: _KIND_PRIORITY.get(SimBorrowerIdKind(i.kind), 9))
+        return matches[0].borrower
+
+    def _borrower_by_ref(self, borrower_ref: str) -> SimBorrower:
+        borrower = (
+            None
+            if _unusable(borrower_ref)
+            else SimBorrower.objects.filter(
+                system__agency_id=self.agency_id, borrower_ref=borrower_ref
+            ).first()
+        )
+        if borrower is None:
+            raise BorrowerNotFound("no such borrower")
+        return borrower
+
+    def authenticate(self, *, user_id: str, password: str, timeout: float) -> Borrower:
+        """Return the borrower whose ID and PIN these are, else raise ``BorrowerNotFound``."""
+        self._cross_the_wire(timeout)
+        borrower = self._borrower_by_user_id(user_id)
+        # R-BC-2: an unknown user costs one Argon2 verification too (against a dummy hash),
+        # so unknown user and wrong PIN take the same time and raise the same error.
+        stored_hash = borrower.pin_hash if borrower is not None else None
+        if not pin_verify(stored_hash=stored_hash, pin=password) or borrower is None:
+            raise BorrowerNotFound("unknown user or wrong PIN")
+        return _as_borrower(borrower)
+
+    def lookup(self, *, user_id: str, timeout: float) -> Borrower:
+        """Return the borrower with this ID (no PIN), else raise ``BorrowerNotFound``."""
+        self._cross_the_wire(timeout)
+        borrower = self._borrower_by_user_id(user_id)
+        if borrower is None:
+            raise BorrowerNotFound("unknown user")
+        return _as_borrower(borrower)
+
+    def borrowers_export(self) -> Iterator[Borrower]:
+        """Yield every borrower, for delivery to CULR by ``culr_sync`` agencies (R-CULR-2)."""
+        # Checked now, not at the first next(): the caller learns at once that it failed.
+        self._fail_if_down_or_unlucky(self._config())
+        return self._borrowers_export()
+
+    def _borrowers_export(self) -> Iterator[Borrower]:
+        borrowers = (
+            SimBorrower.objects.filter(system__agency_id=self.agency_id)
+            .prefetch_related("identifiers")
+            .order_by("id")
+        )
+        for borrower in borrowers.iterator(chunk_size=500):
+            yield _as_borrower(borrower)
+
+    # -- loans, reservations, debts -----------------------------------------------------------
+
+    def user_status(self, *, borrower_ref: str, timeout: float) -> UserStatus:
+        """Return the borrower's loans, reservations and debts."""
+        self._cross_the_wire(timeout)
+        borrower = self._borrower_by_ref(borrower_ref)
+        return UserStatus(
+            loans=tuple(_as_loan(loan) for loan in borrower.loans.all()),
+            reservations=tuple(_as_reservation(r) for r in borrower.reservations.all()),
+            debts=tuple(
+                Debt(
+                    debt_id=str(debt.pk),
+                    title=debt.title,
+                    amount_dkk=f"{debt.amount_dkk:.2f}",
+                    date=debt.date,
+                )
+                for debt in borrower.debts.all()
+            ),
+        )
+
+    def loan_renew(self, *, borrower_ref: str, loan_id: str, timeout: float) -> Loan:
+        """Renew a loan by one loan period from today or its due date, whichever is later."""
+        self._cross_the_wire(timeout)
+        with transaction.atomic():
+            borrower = self._borrower_by_ref(borrower_ref)
+            pk = _pk(loan_id)
+            loan = (
+                SimLoan.objects.select_for_update().filter(pk=pk, borrower=borrower).first()
+                if pk is not None
+                else None
+            )
+            if loan is None:
+                raise RequestRefused(_("Lånet findes ikke."))
+            if borrower.blocked:
+                raise RequestRefused(_("Du er spærret og kan ikke forny lån."))
+            if not loan.renewable:
+                raise RequestRefused(_("Lånet kan ikke fornys."))
+            start = max(loan.due_date, timezone.localdate())
+            loan.due_date = start + dt.timedelta(days=LOAN_PERIOD_DAYS)
+            loan.renewals += 1
+            loan.save(update_fields=["due_date", "renewals"])
+            return _as_loan(loan)
+
+    def reservation_cancel(self, *, borrower_ref: str, reservation_id: str, timeout: float) -> None:
+        """Delete a reservation; those behind it in the queue move up."""
+        self._cross_the_wire(timeout)
+        with transaction.atomic():
+            borrower = self._borrower_by_ref(borrower_ref)
+            pk = _pk(reservation_id)
+            reservation = (
+                SimReservation.objects.select_for_update().filter(pk=pk, borrower=borrower).first()
+                if pk is not None
+                else None
+            )
+            if reservation is None:
+                raise RequestRefused(_("Reserveringen findes ikke."))
+            position = reservation.queue_position
+            material_id = reservation.material_id
+            reservation.delete()
+            if material_id and position is not None:
+                SimReservation.objects.filter(
+                    borrower__system__agency_id=self.agency_id,
+                    material_id=material_id,
+                    ready_for_pickup=False,
+                    queue_position__gt=position,
+                ).update(queue_position=F("queue_position") - 1)
+
+    def request_place(
+        self, *, borrower_ref: str, material_id: str, pickup_branch_id: str, timeout: float
+    ) -> RequestReceipt:
+        """Reserve a material: the borrower joins the end of its queue."""
+        self._cross_the_wire(timeout)
+        material_id = material_id.strip()
+        with transaction.atomic():
+            borrower = self._borrower_by_ref(borrower_ref)
+            if _unusable(material_id) or len(material_id) > 100:
+                raise RequestRefused(_("Ukendt materiale."))
+            if pickup_branch_id and not (
+                len(pickup_branch_id) == 6
+                and pickup_branch_id.isascii()
+                and pickup_branch_id.isdigit()
+            ):
+                raise RequestRefused(_("Ukendt afhentningssted."))
+            if borrower.blocked:
+                raise RequestRefused(_("Du er spærret og kan ikke reservere."))
+            if SimReservation.objects.filter(borrower=borrower, material_id=material_id).exists():
+                raise RequestRefused(_("Du har allerede reserveret dette materiale."))
+            waiting = SimReservation.objects.filter(
+                borrower__system__agency_id=self.agency_id,
+                material_id=material_id,
+                ready_for_pickup=False,
+            ).count()
+            reservation = SimReservation.objects.create(
+                borrower=borrower,
+                # The simulated system has no catalogue: it knows the material by its ID.
+                title=material_id,
+                material_id=material_id,
+                queue_position=waiting + 1,
+                pickup_branch_id=pickup_branch_id,
+            )
+            logger.info(
+                "simulated request placed agency=%s reservation=%s", self.agency_id, reservation.pk
+            )
+            return RequestReceipt(
+                request_id=str(reservation.pk), queue_position=reservation.queue_position
+            )
