@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["biblogin.integrations.mitid_broker.pytest_fixtures"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql"))
