@@ -13,8 +13,11 @@ from biblogin.common.models import TimeStampedModel
 
 
 class Patron(TimeStampedModel):
+    """A person known to CULR; ``guid`` is the public profile key (R-CULR-1)."""
+
     guid = models.UUIDField(_("guid"), default=uuid.uuid4, unique=True, editable=False)
-    # R-CULR-5: the CPR only encrypted, found through its keyed hash.
+    # R-CULR-5: the CPR only encrypted, found through its keyed hash. The unique hash is also
+    # what makes concurrent "get or create by CPR" end with exactly one patron.
     cpr_encrypted = models.CharField(max_length=128, blank=True, editable=False)
     cpr_hash = models.CharField(max_length=64, null=True, unique=True, editable=False)
     municipality_no = models.PositiveSmallIntegerField(_("bopælskommune"), null=True, blank=True)
@@ -23,6 +26,16 @@ class Patron(TimeStampedModel):
     class Meta:
         verbose_name = _("låner")
         verbose_name_plural = _("lånere")
+        constraints = [
+            # A CPR is either fully there (ciphertext + hash) or not at all.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(cpr_hash__isnull=True, cpr_encrypted="")
+                    | (models.Q(cpr_hash__isnull=False) & ~models.Q(cpr_encrypted=""))
+                ),
+                name="patrons_cpr_encrypted_with_hash",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.guid)
@@ -52,7 +65,7 @@ class Account(TimeStampedModel):
     local_id = models.CharField(_("lokalt id"), max_length=254, blank=True)
 
     class Meta:
-        ordering = ["agency_id", "id_type"]
+        ordering = ["agency_id", "id_type", "local_id"]
         verbose_name = _("konto")
         verbose_name_plural = _("konti")
         constraints = [
@@ -80,3 +93,10 @@ class Account(TimeStampedModel):
     def __str__(self) -> str:
         value = self.patron.cpr_masked if self.id_type == AccountIdType.CPR else self.local_id
         return f"{self.agency_id} {self.id_type} {value}"
+
+    @property
+    def id_value(self) -> str:
+        """Return the user ID at the agency: the CPR for a CPR account (handle with care)."""
+        if self.id_type == AccountIdType.CPR:
+            return self.patron.cpr or ""
+        return self.local_id

@@ -1,0 +1,101 @@
+"""Read the user register (CULR): look-ups by CPR and by (agency, local ID) (R-CULR-3).
+
+A look-up with input that cannot name anything (a malformed CPR, a 7-digit agency ID) finds
+nothing: it returns None rather than raising, so callers treat it like an unknown user.
+Deactivated patrons (no accounts left, R-CULR-4) are not found unless asked for.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from biblogin.common.cpr_crypto import cpr_hash
+from biblogin.common.errors import ApplicationError
+from biblogin.patrons.inputs import parse_agency_id, parse_cpr, parse_local_id
+from biblogin.patrons.models import Account, AccountIdType, Patron
+
+
+def patron_get_by_cpr(*, cpr: str, include_inactive: bool = False) -> Patron | None:
+    """Return the patron with this CPR, found through its keyed hash (R-CULR-3, R-CULR-5)."""
+    try:
+        digest = cpr_hash(parse_cpr(cpr))
+    except ApplicationError:
+        return None
+    patrons = Patron.objects.filter(cpr_hash=digest)
+    if not include_inactive:
+        patrons = patrons.filter(is_active=True)
+    return patrons.first()
+
+
+def patron_get_by_guid(*, guid: uuid.UUID | str, include_inactive: bool = False) -> Patron | None:
+    """Return the patron with this public profile key."""
+    try:
+        key = guid if isinstance(guid, uuid.UUID) else uuid.UUID(str(guid).strip())
+    except ValueError:
+        return None
+    patrons = Patron.objects.filter(guid=key)
+    if not include_inactive:
+        patrons = patrons.filter(is_active=True)
+    return patrons.first()
+
+
+def patron_get_by_local_id(
+    *, agency_id: str, local_id: str, include_inactive: bool = False
+) -> Patron | None:
+    """Return the patron holding this local ID at this agency (R-CULR-3)."""
+    account = account_get_local(agency_id=agency_id, local_id=local_id)
+    if account is None or not (include_inactive or account.patron.is_active):
+        return None
+    return account.patron
+
+
+def account_get_local(*, agency_id: str, local_id: str) -> Account | None:
+    """Return the LOCAL account (agency, local ID), with its patron (R-CULR-3)."""
+    try:
+        agency, local = parse_agency_id(agency_id), parse_local_id(local_id)
+    except ApplicationError:
+        return None
+    return (
+        Account.objects.select_related("patron")
+        .filter(agency_id=agency, id_type=AccountIdType.LOCAL, local_id=local)
+        .first()
+    )
+
+
+def account_get_cpr(*, agency_id: str, cpr: str) -> Account | None:
+    """Return the CPR account of the person with this CPR at this agency."""
+    try:
+        agency, digest = parse_agency_id(agency_id), cpr_hash(parse_cpr(cpr))
+    except ApplicationError:
+        return None
+    return (
+        Account.objects.select_related("patron")
+        .filter(agency_id=agency, id_type=AccountIdType.CPR, patron__cpr_hash=digest)
+        .first()
+    )
+
+
+def accounts_for_patron(*, patron: Patron) -> list[Account]:
+    """Return the patron's accounts, ordered by agency ID, CPR account before local ones."""
+    return list(Account.objects.filter(patron=patron).order_by("agency_id", "id_type", "local_id"))
+
+
+def accounts_at_agency(*, agency_id: str) -> list[Account]:
+    """Return every account at one agency, with patrons (the CULR delivery compares these)."""
+    try:
+        agency = parse_agency_id(agency_id)
+    except ApplicationError:
+        return []
+    return list(Account.objects.select_related("patron").filter(agency_id=agency).order_by("pk"))
+
+
+def patron_home_municipality(*, patron: Patron) -> int | None:
+    """Return the patron's home municipality number, as last delivered by a public library."""
+    return patron.municipality_no
+
+
+def patron_home_agency_id(*, patron: Patron) -> str | None:
+    """Return the home public library's agency ID, ``7<municipality>00`` (R-LOGIN-6)."""
+    if patron.municipality_no is None:
+        return None
+    return f"7{patron.municipality_no:03d}00"
