@@ -1,0 +1,3 @@
+from biblogin.cli import main
+
+main()

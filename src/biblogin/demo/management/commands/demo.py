@@ -1,0 +1,104 @@
+"""Prepare the database, load the demo data, start the test MitID broker and the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from biblogin.common.management.commands.serve import gunicorn_argv
+from biblogin.demo.guide import demo_guide
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the demo: migrate, load the demo data, start the test MitID broker and the "
+        "server (gunicorn) on http://localhost:8000, and print a short guide."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--broker-port", type=int, default=9400)
+        parser.add_argument("--workers", type=int, default=3)
+        parser.add_argument(
+            "--no-wait", action="store_true", help="start, print the guide and stop (for tests)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port, broker_port = options["port"], options["broker_port"]
+        base_url = f"http://localhost:{port}"
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        call_command("loaddemo", base_url=base_url, stdout=self.stdout)
+
+        env = {
+            **os.environ,
+            "BIBLOGIN_BASE_URL": base_url,
+            "BIBLOGIN_SECURE_COOKIES": "0",
+            "BIBLOGIN_MITID_ISSUER": f"http://127.0.0.1:{broker_port}",
+        }
+        children = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [
+                    sys.executable,
+                    "-m",
+                    "biblogin.integrations.mitid_broker.testbroker",
+                    "--port",
+                    str(broker_port),
+                    "--client-id",
+                    settings.MITID_CLIENT_ID,
+                    "--client-secret",
+                    settings.MITID_CLIENT_SECRET,
+                    "--redirect-uri",
+                    f"{base_url}/login/mitid/callback/",
+                ],
+                env=env,
+            ),
+            subprocess.Popen(  # noqa: S603
+                gunicorn_argv(host="127.0.0.1", port=port, workers=options["workers"], threads=8),
+                env=env,
+            ),
+        ]
+        try:
+            _wait_until_answering(f"http://127.0.0.1:{port}/admin/login/", children)
+            _wait_until_answering(
+                f"http://127.0.0.1:{broker_port}/.well-known/openid-configuration", children
+            )
+            self.stdout.write(demo_guide(base_url=base_url, broker_port=broker_port))
+            if options["no_wait"]:
+                return
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+
+def _wait_until_answering(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise SystemExit("A demo process stopped while starting; see the output above.")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL of ours
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer within 60 s")

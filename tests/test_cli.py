@@ -1,0 +1,61 @@
+"""The `biblogin` command line: help for each command, and the demo really serving."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIBLOGIN = [sys.executable, "-m", "biblogin"]
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BIBLOGIN, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_help_lists_the_three_commands() -> None:
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "serve", "loaddemo"):
+        assert f"  {command}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [("demo", "--broker-port"), ("serve", "--workers"), ("loaddemo", "--base-url")],
+)
+def test_each_command_has_its_own_help(command: str, expected: str) -> None:
+    result = _run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+
+
+def test_demo_starts_gunicorn_and_the_broker_and_prints_the_guide(tmp_path: Path) -> None:
+    """From an empty var/ directory: migrate, load, serve, guide (the README's `make demo`)."""
+    port, broker_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env |= {"BIBLOGIN_VAR_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    result = _run(
+        "demo", "--port", str(port), "--broker-port", str(broker_port), "--workers", "1",
+        "--no-wait", env=env, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    guide = result.stdout
+    assert f"http://localhost:{port}/admin/" in guide
+    assert "Anna Andersen" in guide and "PIN 1234" in guide
+    assert "admin / biblogin-admin" in guide and "campussyd / campussyd-staff" in guide
+    assert "[INFO] Booting worker" in result.stderr or "gunicorn" in result.stderr.lower()
