@@ -6,9 +6,11 @@ import datetime as dt
 import re
 from typing import Literal
 
-_SEPARATORS = re.compile(r"[\s\-]")
+# Hyphen, and the dashes that word processors and phones put in its place (U+2010-2015, U+2212).
+_DASHES = "\\-\u2010-\u2015\u2212"
+_SEPARATORS = re.compile(rf"[\s{_DASHES}]")
 _CPR_SHAPE = re.compile(r"^\d{10}$")
-_MASK_PATTERN = re.compile(r"(?<!\d)(\d{6})[\s\-]?(\d{4})(?!\d)")
+_MASK_PATTERN = re.compile(rf"(?<!\d)(\d{{6}})[\s{_DASHES}]?(\d{{4}})(?!\d)")
 
 
 def normalise_cpr(value: str) -> str | None:

@@ -9,8 +9,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from biblogin.common.models import TimeStampedModel
+from biblogin.registry.municipalities import (
+    MUNICIPALITIES,
+    MUNICIPALITY_CHOICES,
+    public_library_agency_id,
+)
 
-six_digits = RegexValidator(r"^\d{6}$", _("Skal være 6 cifre."))
+six_digits = RegexValidator(r"^[0-9]{6}$", _("Skal være præcis 6 cifre (0-9)."))
 
 
 class AgencyType(models.TextChoices):
@@ -30,6 +35,19 @@ class UserIdKind(models.TextChoices):
     CPR = "cpr", _("CPR-nummer")
     BORROWER_NUMBER = "borrower_number", _("Lånernummer")
     EMAIL = "email", _("E-mail")
+
+
+def _ordered_subsets(values: list[str]) -> list[list[str]]:
+    """Return every ordered selection of distinct values, the empty one included."""
+    result: list[list[str]] = [[]]
+    for prefix in result:
+        result.extend([*prefix, v] for v in values if v not in prefix)
+    return result
+
+
+# R-VIP-5: the only values the database accepts for ``user_id_kinds`` (distinct known kinds, any
+# order). A list, so the check constraint reads the same on SQLite and PostgreSQL.
+VALID_USER_ID_KIND_LISTS: list[list[str]] = _ordered_subsets(list(UserIdKind.values))
 
 
 class ServiceRequester(models.Model):
@@ -61,6 +79,8 @@ class LicensedResource(models.Model):
 
 
 class Agency(TimeStampedModel):
+    """A library system (biblioteksvæsen) and its settings in the registry (R-VIP-1…9)."""
+
     agency_id = models.CharField(
         _("biblioteksnummer"),
         max_length=6,
@@ -80,10 +100,18 @@ class Agency(TimeStampedModel):
         _("kommunenummer"),
         null=True,
         blank=True,
-        help_text=_("Kun for folkebiblioteker (fx 101 for København)."),
+        choices=MUNICIPALITY_CHOICES,
+        help_text=_("Skal udfyldes for folkebiblioteker (fx 101 for København)."),
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=AgencyStatus.choices, default=AgencyStatus.ACTIVE
+        _("status"),
+        max_length=16,
+        choices=AgencyStatus.choices,
+        default=AgencyStatus.ACTIVE,
+        help_text=_(
+            "Usynlig: vises ikke i bibliotekssøgningen, men kan stadig bruges. "
+            "Slettet: findes ikke længere for brugerne."
+        ),
     )
     culr_sync = models.BooleanField(
         _("leverer til CULR"),
@@ -93,11 +121,13 @@ class Agency(TimeStampedModel):
             "Altid sand for folkebiblioteker."
         ),
     )
+    # R-VIP-3
     borrower_check = models.BooleanField(
         _("lånertjek og login via login.bib.dk"),
         default=False,
         help_text=_("Slået fra: bibliotekets brugere kan ikke logge ind med bibliotekslogin."),
     )
+    # R-VIP-4
     borrower_check_services = models.ManyToManyField(
         ServiceRequester,
         blank=True,
@@ -105,20 +135,32 @@ class Agency(TimeStampedModel):
         verbose_name=_("fælles lånertjekservice"),
         help_text=_("De tjenester (fx Bibliotek.dk), biblioteket har tilmeldt lånertjek for."),
     )
+    # R-VIP-5
     user_id_kinds = models.JSONField(
         _("bruger-id-typer"),
         default=list,
         blank=True,
-        help_text=_("Hvad brugerne taster som bruger-id: CPR-nummer, lånernummer og/eller e-mail."),
+        help_text=_(
+            "Hvad brugerne taster som bruger-id ved login: CPR-nummer, lånernummer og/eller "
+            "e-mail. Styrer login-formularens felt."
+        ),
     )
+    # R-VIP-6
     accepts_orders_without_login = models.BooleanField(
-        _("modtager bestillinger uden login"), default=False
+        _("modtager bestillinger uden login"),
+        default=False,
+        help_text=_(
+            "Brugere, der ikke er logget ind, kan bestille til biblioteket ved at udfylde "
+            "lånerdata-felterne nedenfor."
+        ),
     )
+    # R-VIP-8
     provides_user_status = models.BooleanField(
         _("leverer lånerstatus"),
         default=False,
         help_text=_("Biblioteket leverer lån, reserveringer og mellemværender."),
     )
+    # R-VIP-9
     infomedia = models.BooleanField(_("abonnerer på Infomedia"), default=False)
     digital_article_service = models.BooleanField(
         _("abonnerer på Digital Artikelservice"), default=False
@@ -134,27 +176,81 @@ class Agency(TimeStampedModel):
         ordering = ["agency_id"]
         verbose_name = _("bibliotek")
         verbose_name_plural = _("biblioteker")
+        permissions = [
+            ("edit_all_agencies", _("Kan se og redigere alle biblioteker")),
+        ]
         constraints = [
             # R-VIP-2: every public library delivers to CULR.
             models.CheckConstraint(
                 condition=~models.Q(agency_type="FOLKEBIBLIOTEK") | models.Q(culr_sync=True),
                 name="registry_public_library_delivers_to_culr",
+                violation_error_message=_("Folkebiblioteker leverer altid til CULR."),
+            ),
+            # R-VIP-1: a public library belongs to a municipality.
+            models.CheckConstraint(
+                condition=~models.Q(agency_type="FOLKEBIBLIOTEK")
+                | models.Q(municipality_no__isnull=False),
+                name="registry_public_library_has_municipality",
+                violation_error_message=_("Folkebiblioteker skal have et kommunenummer."),
+            ),
+            # One public library per municipality: the home library of R-LOGIN-6 is unambiguous.
+            models.UniqueConstraint(
+                fields=["municipality_no"],
+                condition=models.Q(agency_type="FOLKEBIBLIOTEK") & ~models.Q(status="deleted"),
+                name="registry_one_public_library_per_municipality",
+                violation_error_message=_("Kommunen har allerede et folkebibliotek."),
+            ),
+            # R-VIP-5: only known user-ID kinds, each at most once.
+            models.CheckConstraint(
+                condition=models.Q(user_id_kinds__in=VALID_USER_ID_KIND_LISTS),
+                name="registry_user_id_kinds_valid",
+                violation_error_message=_("Ukendt eller gentaget bruger-id-type."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.agency_id})"
 
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, list[str]] = {}
+
+        def add(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
         if self.agency_type == AgencyType.FOLKEBIBLIOTEK:
             if not self.culr_sync:
-                errors["culr_sync"] = str(_("Folkebiblioteker leverer altid til CULR."))
+                # R-VIP-2
+                add("culr_sync", str(_("Folkebiblioteker leverer altid til CULR.")))
             if self.municipality_no is None:
-                errors["municipality_no"] = str(_("Folkebiblioteker skal have et kommunenummer."))
-        kinds = self.user_id_kinds if isinstance(self.user_id_kinds, list) else None
-        if kinds is None or any(k not in UserIdKind.values for k in kinds):
-            errors["user_id_kinds"] = str(_("Ukendt bruger-id-type."))
+                add("municipality_no", str(_("Folkebiblioteker skal have et kommunenummer.")))
+            elif (
+                self.municipality_no in MUNICIPALITIES
+                and self.agency_id
+                and self.agency_id != public_library_agency_id(self.municipality_no)
+            ):
+                add(
+                    "municipality_no",
+                    str(
+                        _("Et folkebibliotek i kommune %(mun)s har biblioteksnummer %(expected)s.")
+                        % {
+                            "mun": self.municipality_no,
+                            "expected": public_library_agency_id(self.municipality_no),
+                        }
+                    ),
+                )
+        kinds = self.user_id_kinds
+        # R-VIP-5
+        if not isinstance(kinds, list) or kinds not in VALID_USER_ID_KIND_LISTS:
+            add("user_id_kinds", str(_("Ukendt eller gentaget bruger-id-type.")))
+        elif self.borrower_check and not kinds:
+            add(
+                "user_id_kinds",
+                str(_("Vælg mindst én bruger-id-type, når lånertjek og login er slået til.")),
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -201,13 +297,24 @@ class OrderUserParameter(models.Model):
 
 
 class Branch(TimeStampedModel):
+    """A location of an agency; users pick up orders at it when allowed (R-VIP-10)."""
+
     branch_id = models.CharField(
-        _("filialnummer"), max_length=6, unique=True, validators=[six_digits]
+        _("filialnummer"),
+        max_length=6,
+        unique=True,
+        validators=[six_digits],
+        help_text=_("Seks cifre; hovedbiblioteket har ofte samme nummer som biblioteket."),
     )
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="branches")
     name = models.CharField(_("navn"), max_length=200)
     address = models.CharField(_("adresse"), max_length=200, blank=True)
-    postal_code = models.CharField(_("postnummer"), max_length=4, blank=True)
+    postal_code = models.CharField(
+        _("postnummer"),
+        max_length=4,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{4}$", _("Postnummeret skal være 4 cifre."))],
+    )
     city = models.CharField(_("by"), max_length=100, blank=True)
     opening_hours = models.TextField(_("åbningstider"), blank=True)
     website = models.URLField(_("hjemmeside"), blank=True)
@@ -223,6 +330,15 @@ class Branch(TimeStampedModel):
         ordering = ["agency", "branch_id"]
         verbose_name = _("filial")
         verbose_name_plural = _("filialer")
+        constraints = [
+            # R-VIP-10: users are told why a branch is closed.
+            models.CheckConstraint(
+                condition=models.Q(temporarily_closed=False)
+                | ~models.Q(temporarily_closed_reason=""),
+                name="registry_closed_branch_has_reason",
+                violation_error_message=_("Skriv en årsag, som brugerne kan se."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.branch_id})"
@@ -235,6 +351,8 @@ class Branch(TimeStampedModel):
 
 
 class MobileStop(models.Model):
+    """A stop of a mobile library (bogbus), where its users pick up (R-VIP-10)."""
+
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="mobile_stops")
     name = models.CharField(_("stoppested"), max_length=200)
     schedule = models.CharField(_("tider"), max_length=200, blank=True)

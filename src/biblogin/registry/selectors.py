@@ -1,0 +1,278 @@
+"""Reads of the library registry (VIP).
+
+R-VIP-11: every selector reads the database on each call; nothing here is cached, so a change
+saved by staff is what the very next request sees.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, When
+
+from biblogin.registry.models import (
+    Agency,
+    AgencyStatus,
+    AgencyType,
+    Branch,
+    MobileStop,
+    OrderUserParameter,
+    OrderUserParameterType,
+    UserIdKind,
+)
+from biblogin.registry.municipalities import MUNICIPALITIES
+
+_VISIBLE_STATUSES = (AgencyStatus.ACTIVE, AgencyStatus.INVISIBLE)
+
+# Short forms used in URLs of the login platform (R-LOGIN-3 ``agencytype=folk|forsk``).
+_AGENCY_TYPE_ALIASES = {
+    "folk": AgencyType.FOLKEBIBLIOTEK,
+    "forsk": AgencyType.FORSKNINGSBIBLIOTEK,
+    "skole": AgencyType.SKOLEBIBLIOTEK,
+    "andre": AgencyType.ANDRE,
+}
+
+# R-VIP-7: the parameter types that say what goes into the user ID, in the order they win.
+_ID_PARAMETER_TYPES = (
+    OrderUserParameterType.CPR,
+    OrderUserParameterType.BARCODE,
+    OrderUserParameterType.CARDNO,
+    OrderUserParameterType.CUSTOM_ID,
+)
+_ALL_ID_TYPES = {*_ID_PARAMETER_TYPES, OrderUserParameterType.USER_ID}
+
+_STOPS_IN_ORDER = Prefetch("mobile_stops", queryset=MobileStop.objects.order_by("position", "id"))
+
+
+def agency_get(*, agency_id: str) -> Agency | None:
+    """Return the active or invisible agency with this ID; deleted and unknown give None."""
+    if not isinstance(agency_id, str):
+        return None
+    agency_id = agency_id.strip()
+    if len(agency_id) != 6 or not (agency_id.isascii() and agency_id.isdigit()):
+        return None
+    return Agency.objects.filter(agency_id=agency_id, status__in=_VISIBLE_STATUSES).first()
+
+
+def agencies_get_many(*, agency_ids: list[str]) -> list[Agency]:
+    """Return the active or invisible agencies among these IDs, in the order given."""
+    wanted = [a for a in dict.fromkeys(agency_ids) if isinstance(a, str)]
+    found = {
+        a.agency_id: a
+        for a in Agency.objects.filter(agency_id__in=wanted, status__in=_VISIBLE_STATUSES)
+    }
+    return [found[a] for a in wanted if a in found]
+
+
+_DANISH_LETTERS = str.maketrans({"å": "aa", "æ": "ae", "ø": "oe"})
+
+
+# A pure function of its text (not of registry data), so remembering results can never be stale.
+@lru_cache(maxsize=16384)
+def _fold(text: str) -> str:
+    """Fold text for matching: case, Danish letters (å = aa, Århus = Aarhus) and accents."""
+    text = text.casefold().translate(_DANISH_LETTERS)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def agencies_search(
+    *,
+    query: str,
+    agency_type: str | None = None,
+    service_requester: str | None = None,
+    borrower_check_only: bool = False,
+) -> list[Agency]:
+    """Return active agencies matching every word of the query by name, alias, municipality or ID.
+
+    R-LOGIN-3 / R-VIP-3 / R-VIP-4: with ``service_requester`` only agencies that allow borrower
+    check and have opted that requester in; with ``borrower_check_only`` only those allowing it.
+    Matching is done in Python on folded text so that it is case-insensitive for Danish letters on
+    SQLite as on PostgreSQL; the registry holds a few thousand agencies at most.
+    """
+    agencies = Agency.objects.filter(status=AgencyStatus.ACTIVE)
+    if agency_type:
+        wanted_type = _AGENCY_TYPE_ALIASES.get(agency_type.strip().lower(), agency_type.strip())
+        if wanted_type not in AgencyType.values:
+            return []
+        agencies = agencies.filter(agency_type=wanted_type)
+    if borrower_check_only or service_requester is not None:
+        agencies = agencies.filter(borrower_check=True)
+    if service_requester is not None:
+        agencies = agencies.filter(borrower_check_services__name=service_requester)
+
+    pks = _ranked_matches(agencies, query)
+    by_pk = Agency.objects.in_bulk(pks)
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+def agency_pks_matching(*, query: str) -> list[int]:
+    """Return the pks of agencies of any status matching the query (the staff UI's search)."""
+    return _ranked_matches(Agency.objects.all(), query)
+
+
+def _ranked_matches(agencies: QuerySet[Agency], query: str) -> list[int]:
+    tokens = [_fold(t) for t in (query or "")[:200].split()]
+    tokens = [t for t in tokens if t]
+    joined = " ".join(tokens)
+    rows = agencies.values_list("pk", "agency_id", "name", "aliases", "municipality_no")
+    if not tokens:
+        return [pk for pk, *_rest in sorted(rows, key=lambda row: _fold(row[2]))]
+    ranked: list[tuple[int, str, int]] = []
+    for pk, agency_id, name, aliases, municipality_no in rows:
+        folded_name = _fold(name)
+        words = [folded_name, *(_fold(a) for a in aliases.split(",") if a.strip())]
+        if municipality_no in MUNICIPALITIES:
+            words.append(_fold(MUNICIPALITIES[municipality_no]))
+        if not all(_token_matches(t, agency_id, municipality_no, words) for t in tokens):
+            continue
+        # Best first: the exact ID, then names starting with the query, then the rest.
+        if joined == agency_id:
+            rank = 0
+        elif joined and folded_name.startswith(joined):
+            rank = 1
+        else:
+            rank = 2
+        ranked.append((rank, folded_name, pk))
+    ranked.sort()
+    return [pk for _, _, pk in ranked]
+
+
+def _token_matches(
+    token: str, agency_id: str, municipality_no: int | None, words: list[str]
+) -> bool:
+    if token.isdigit():
+        if agency_id.startswith(token):
+            return True
+        if municipality_no is not None and len(token) <= 3 and int(token) == municipality_no:
+            return True
+    return any(token in w for w in words)
+
+
+@dataclass(frozen=True)
+class OrderUserField:
+    """One field of the order form without login (R-VIP-7)."""
+
+    type: str
+    required: bool
+    help_text_da: str
+    help_text_en: str
+    is_id_field: bool
+
+
+def agency_order_user_parameters(*, agency: Agency) -> list[OrderUserField]:
+    """Return the fields of the order form without login, the one ID field first (R-VIP-7).
+
+    The ID field is the first required one of cpr/barcode/cardno/customId, else ``userId``;
+    it is always required. The other ID types are not shown; every other parameter is shown as
+    configured, in its configured order.
+    """
+    parameters = list(
+        OrderUserParameter.objects.filter(agency_id=agency.pk).order_by("position", "id")
+    )
+    id_parameter = next(
+        (p for p in parameters if p.parameter_type in _ID_PARAMETER_TYPES and p.required), None
+    )
+    if id_parameter is None:
+        id_parameter = next(
+            (p for p in parameters if p.parameter_type == OrderUserParameterType.USER_ID), None
+        )
+    id_field = OrderUserField(
+        type=id_parameter.parameter_type if id_parameter else OrderUserParameterType.USER_ID.value,
+        required=True,
+        help_text_da=id_parameter.help_text_da if id_parameter else "",
+        help_text_en=id_parameter.help_text_en if id_parameter else "",
+        is_id_field=True,
+    )
+    others = [
+        OrderUserField(
+            type=p.parameter_type,
+            required=p.required,
+            help_text_da=p.help_text_da,
+            help_text_en=p.help_text_en,
+            is_id_field=False,
+        )
+        for p in parameters
+        if p.parameter_type not in _ALL_ID_TYPES
+    ]
+    return [id_field, *others]
+
+
+def branch_get(*, branch_id: str) -> Branch | None:
+    """Return the branch with this ID if its agency is not deleted, with its stops."""
+    if not isinstance(branch_id, str) or not branch_id.strip():
+        return None
+    return (
+        Branch.objects.select_related("agency")
+        .prefetch_related(_STOPS_IN_ORDER)
+        .filter(branch_id=branch_id.strip(), agency__status__in=_VISIBLE_STATUSES)
+        .first()
+    )
+
+
+def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> list[Branch]:
+    """Return the pickup branches (R-VIP-10) of these agencies, in the agencies' order.
+
+    Temporarily closed branches are included (with their reason, for display) unless
+    ``open_only``; R-ORDER-1 only accepts an order to an open one.
+    """
+    wanted = list(dict.fromkeys(a for a in agency_ids if isinstance(a, str)))
+    if not wanted:
+        return []
+    branches = Branch.objects.filter(
+        agency__agency_id__in=wanted,
+        agency__status__in=_VISIBLE_STATUSES,
+        pickup_allowed=True,
+    )
+    if open_only:
+        branches = branches.filter(temporarily_closed=False)
+    agency_order = Case(
+        *(When(agency__agency_id=a, then=i) for i, a in enumerate(wanted)),
+        output_field=IntegerField(),
+    )
+    return list(
+        branches.select_related("agency")
+        .prefetch_related(_STOPS_IN_ORDER)
+        .order_by(agency_order, "name", "branch_id")
+    )
+
+
+def agency_is_licensed_for(*, agency: Agency, service_requester: str) -> bool:
+    """Tell whether the agency has opted this service requester in for borrower check (R-VIP-4)."""
+    # Always a fresh query, also when the caller prefetched the relation (R-VIP-11).
+    return Agency.borrower_check_services.through.objects.filter(
+        agency_id=agency.pk, servicerequester__name=service_requester
+    ).exists()
+
+
+def agency_user_id_kinds(*, agency: Agency) -> list[str]:
+    """Return what users type as user ID at this agency (R-VIP-5), in the configured order."""
+    kinds = agency.user_id_kinds if isinstance(agency.user_id_kinds, list) else []
+    return [k for k in kinds if k in UserIdKind.values]
+
+
+def agency_home_for_municipality(*, municipality_no: int) -> Agency | None:
+    """Return the public library of a municipality (R-LOGIN-6), ``7<municipality:03d>00``."""
+    if not isinstance(municipality_no, int) or isinstance(municipality_no, bool):
+        return None
+    return (
+        Agency.objects.filter(
+            agency_type=AgencyType.FOLKEBIBLIOTEK,
+            municipality_no=municipality_no,
+            status__in=_VISIBLE_STATUSES,
+        )
+        .order_by(
+            # The conventional ID first, should a municipality ever have two (one being phased out).
+            Case(
+                When(Q(agency_id=f"7{municipality_no:03d}00"), then=0),
+                default=1,
+                output_field=IntegerField(),
+            ),
+            "agency_id",
+        )
+        .first()
+    )

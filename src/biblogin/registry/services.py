@@ -1,0 +1,351 @@
+"""Writes to the library registry (VIP): agencies, branches, order parameters, staff binding.
+
+Every write validates with ``full_clean`` (the model's ``clean`` and its database constraints)
+before saving, so a bad value is a ``ValidationError`` with a message for staff, never a 500.
+R-VIP-11: nothing is cached; the next read after a commit sees the change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from biblogin.common.models import User
+from biblogin.registry.models import (
+    Agency,
+    AgencyStatus,
+    AgencyType,
+    Branch,
+    LicensedResource,
+    OrderUserParameter,
+    ServiceRequester,
+    StaffAgency,
+    UserIdKind,
+)
+
+logger = logging.getLogger("biblogin.registry")
+
+_AGENCY_M2M = {"borrower_check_services", "licensed_resources"}
+_AGENCY_FIELDS = {
+    "agency_id",
+    "name",
+    "aliases",
+    "agency_type",
+    "municipality_no",
+    "status",
+    "culr_sync",
+    "borrower_check",
+    "user_id_kinds",
+    "accepts_orders_without_login",
+    "provides_user_status",
+    "infomedia",
+    "digital_article_service",
+}
+_BRANCH_FIELDS = {
+    "branch_id",
+    "name",
+    "address",
+    "postal_code",
+    "city",
+    "opening_hours",
+    "website",
+    "email",
+    "pickup_allowed",
+    "temporarily_closed",
+    "temporarily_closed_reason",
+    "is_mobile",
+}
+
+# What a staff account bound to one agency may do in the admin (scoped to that agency there).
+STAFF_PERMISSION_CODENAMES = (
+    "view_agency",
+    "change_agency",
+    "view_branch",
+    "change_branch",
+    "add_branch",
+    "view_orderuserparameter",
+    "change_orderuserparameter",
+    "add_orderuserparameter",
+    "delete_orderuserparameter",
+    "view_mobilestop",
+    "change_mobilestop",
+    "add_mobilestop",
+    "delete_mobilestop",
+    "view_servicerequester",
+    "view_licensedresource",
+)
+
+
+def canonical_user_id_kinds(kinds: Iterable[str]) -> list[str]:
+    """Return the kinds in the registry's fixed order, duplicates dropped; unknown ones kept.
+
+    Unknown kinds are kept so that ``full_clean`` rejects them with a message (R-VIP-5).
+    """
+    given = list(dict.fromkeys(kinds))
+    known = [k for k in UserIdKind.values if k in given]
+    return known + [k for k in given if k not in UserIdKind.values]
+
+
+def _save_validated(instance: Agency | Branch, *, update_fields: list[str] | None = None) -> None:
+    instance.full_clean()
+    try:
+        # A savepoint: a constraint that lost a race surfaces as a message, not a 500.
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("Ændringen strider mod registrets regler (en anden har måske lige ændret det).")
+        ) from exc
+
+
+def _requesters(values: Iterable[str | ServiceRequester]) -> list[ServiceRequester]:
+    objects = [v for v in values if isinstance(v, ServiceRequester)]
+    names = [v for v in values if isinstance(v, str)]
+    found = {r.name: r for r in ServiceRequester.objects.filter(name__in=names)}
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise ValidationError(
+            {
+                "borrower_check_services": _("Ukendt tjenesteanvender: %(names)s")
+                % {"names": ", ".join(unknown)}
+            }
+        )
+    return objects + [found[n] for n in names]
+
+
+def _resources(values: Iterable[str | LicensedResource]) -> list[LicensedResource]:
+    objects = [v for v in values if isinstance(v, LicensedResource)]
+    names = [v for v in values if isinstance(v, str)]
+    found = {r.name: r for r in LicensedResource.objects.filter(name__in=names)}
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise ValidationError(
+            {
+                "licensed_resources": _("Ukendt e-ressource: %(names)s")
+                % {"names": ", ".join(unknown)}
+            }
+        )
+    return objects + [found[n] for n in names]
+
+
+@transaction.atomic
+def agency_create(
+    *,
+    agency_id: str,
+    name: str,
+    agency_type: str,
+    municipality_no: int | None = None,
+    aliases: str = "",
+    status: str = AgencyStatus.ACTIVE,
+    culr_sync: bool | None = None,
+    borrower_check: bool = False,
+    borrower_check_services: Iterable[str | ServiceRequester] = (),
+    user_id_kinds: Iterable[str] | None = None,
+    accepts_orders_without_login: bool = False,
+    provides_user_status: bool = False,
+    infomedia: bool = False,
+    digital_article_service: bool = False,
+    licensed_resources: Iterable[str | LicensedResource] = (),
+    actor: str = "",
+) -> Agency:
+    """Create an agency after validating it; ``culr_sync`` defaults to True for public libraries.
+
+    ``user_id_kinds`` defaults to CPR and borrower number when borrower check is on, else none.
+    """
+    if culr_sync is None:
+        culr_sync = agency_type == AgencyType.FOLKEBIBLIOTEK  # R-VIP-2
+    if user_id_kinds is None:
+        user_id_kinds = (
+            [UserIdKind.CPR.value, UserIdKind.BORROWER_NUMBER.value] if borrower_check else []
+        )
+    agency = Agency(
+        agency_id=agency_id,
+        name=name,
+        aliases=aliases,
+        agency_type=agency_type,
+        municipality_no=municipality_no,
+        status=status,
+        culr_sync=culr_sync,
+        borrower_check=borrower_check,
+        user_id_kinds=canonical_user_id_kinds(user_id_kinds),
+        accepts_orders_without_login=accepts_orders_without_login,
+        provides_user_status=provides_user_status,
+        infomedia=infomedia,
+        digital_article_service=digital_article_service,
+    )
+    requesters = _requesters(borrower_check_services)
+    resources = _resources(licensed_resources)
+    _save_validated(agency)
+    agency.borrower_check_services.set(requesters)
+    agency.licensed_resources.set(resources)
+    logger.info("registry: agency %s created by %s", agency.agency_id, actor or "-")
+    return agency
+
+
+@transaction.atomic
+def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
+    """Change the given fields of an agency after validating the result; saves only those."""
+    unknown = set(fields) - _AGENCY_FIELDS - _AGENCY_M2M
+    if unknown:
+        raise ValueError(f"not agency fields: {sorted(unknown)}")
+    plain = {k: v for k, v in fields.items() if k in _AGENCY_FIELDS}
+    if "user_id_kinds" in plain:
+        plain["user_id_kinds"] = canonical_user_id_kinds(plain["user_id_kinds"])
+    requesters = (
+        _requesters(fields["borrower_check_services"])
+        if "borrower_check_services" in fields
+        else None
+    )
+    resources = _resources(fields["licensed_resources"]) if "licensed_resources" in fields else None
+    for name, value in plain.items():
+        setattr(agency, name, value)
+    if plain:
+        _save_validated(agency, update_fields=[*plain, "updated_at"])
+    if requesters is not None:
+        agency.borrower_check_services.set(requesters)
+    if resources is not None:
+        agency.licensed_resources.set(resources)
+    logger.info(
+        "registry: agency %s changed (%s) by %s",
+        agency.agency_id,
+        ", ".join(sorted(fields)),
+        actor or "-",
+    )
+    return agency
+
+
+@transaction.atomic
+def agency_save(*, agency: Agency, actor: str = "") -> Agency:
+    """Validate and save an agency edited as a whole (the admin's form)."""
+    agency.user_id_kinds = canonical_user_id_kinds(agency.user_id_kinds or [])
+    created = agency.pk is None
+    _save_validated(agency)
+    logger.info(
+        "registry: agency %s %s by %s",
+        agency.agency_id,
+        "created" if created else "changed",
+        actor or "-",
+    )
+    return agency
+
+
+@transaction.atomic
+def branch_create(*, agency: Agency, branch_id: str, name: str, **fields: Any) -> Branch:
+    """Create a branch of an agency after validating it (R-VIP-10)."""
+    unknown = set(fields) - _BRANCH_FIELDS
+    if unknown:
+        raise ValueError(f"not branch fields: {sorted(unknown)}")
+    branch = Branch(agency=agency, branch_id=branch_id, name=name, **fields)
+    _save_validated(branch)
+    logger.info("registry: branch %s of %s created", branch.branch_id, agency.agency_id)
+    return branch
+
+
+@transaction.atomic
+def branch_update(*, branch: Branch, actor: str = "", **fields: Any) -> Branch:
+    """Change the given fields of a branch after validating the result; saves only those."""
+    unknown = set(fields) - _BRANCH_FIELDS
+    if unknown:
+        raise ValueError(f"not branch fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(branch, name, value)
+    if fields:
+        _save_validated(branch, update_fields=[*fields, "updated_at"])
+    logger.info(
+        "registry: branch %s changed (%s) by %s",
+        branch.branch_id,
+        ", ".join(sorted(fields)),
+        actor or "-",
+    )
+    return branch
+
+
+@transaction.atomic
+def branch_save(*, branch: Branch, actor: str = "") -> Branch:
+    """Validate and save a branch edited as a whole (the admin's form)."""
+    _save_validated(branch)
+    logger.info("registry: branch %s saved by %s", branch.branch_id, actor or "-")
+    return branch
+
+
+@transaction.atomic
+def order_user_parameters_set(
+    *, agency: Agency, parameters: Sequence[Mapping[str, Any]]
+) -> list[OrderUserParameter]:
+    """Replace the agency's order parameters (R-VIP-7) with these, in this order.
+
+    Each item has ``type`` and optionally ``required``, ``help_text_da``, ``help_text_en``.
+    """
+    built: list[OrderUserParameter] = []
+    for position, item in enumerate(parameters):
+        parameter = OrderUserParameter(
+            agency=agency,
+            position=position,
+            parameter_type=item["type"],
+            required=bool(item.get("required", False)),
+            help_text_da=item.get("help_text_da", ""),
+            help_text_en=item.get("help_text_en", ""),
+        )
+        parameter.full_clean(exclude=["agency"], validate_unique=False)
+        built.append(parameter)
+    types = [p.parameter_type for p in built]
+    if len(set(types)) != len(types):
+        raise ValidationError(_("Hvert lånerdata-felt må kun optræde én gang."))
+    agency.order_user_parameters.all().delete()
+    return OrderUserParameter.objects.bulk_create(built)
+
+
+def service_requester_get_or_create(*, name: str) -> ServiceRequester:
+    """Return the service requester with this name (R-VIP-4), creating it if absent."""
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("Skriv tjenesteanvenderens navn."))
+    requester, _created = ServiceRequester.objects.get_or_create(name=name)
+    return requester
+
+
+def licensed_resource_get_or_create(*, name: str) -> LicensedResource:
+    """Return the licensed e-resource with this name (R-VIP-9), creating it if absent."""
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("Skriv e-ressourcens navn."))
+    resource, _created = LicensedResource.objects.get_or_create(name=name)
+    return resource
+
+
+@transaction.atomic
+def staff_agency_bind(*, user: User, agency: Agency) -> StaffAgency:
+    """Bind a staff account to one agency: in the admin it then sees and edits only that one.
+
+    The account becomes staff and gets the registry permissions the admin checks; what it
+    can reach with them is limited to its agency by the admin's scoping.
+    """
+    binding, _created = StaffAgency.objects.update_or_create(user=user, defaults={"agency": agency})
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="registry", codename__in=STAFF_PERMISSION_CODENAMES
+        )
+    )
+    logger.info("registry: staff account %s bound to %s", user.pk, agency.agency_id)
+    return binding
+
+
+@transaction.atomic
+def staff_agency_unbind(*, user: User) -> None:
+    """Remove a staff account's agency binding and the registry permissions it gave."""
+    StaffAgency.objects.filter(user=user).delete()
+    user.user_permissions.remove(
+        *Permission.objects.filter(
+            content_type__app_label="registry", codename__in=STAFF_PERMISSION_CODENAMES
+        )
+    )
+    logger.info("registry: staff account %s unbound", user.pk)
