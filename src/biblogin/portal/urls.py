@@ -1,0 +1,34 @@
+"""Bibliotek.dk's URLs (namespace ``portal``); the login platform has the callback registered."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from biblogin.portal.views import auth, ordering, profile
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("log-ind/", auth.login, name="login"),
+    path("log-ind/mitid/", auth.login_mitid, name="login-mitid"),
+    path("log-ind/bibliotek/<str:agency_id>/", auth.login_library, name="login-library"),
+    path("log-ud/", auth.logout, name="logout"),
+    path("auth/callback/", auth.callback, name="callback"),
+    path("tilknyt/", auth.link_offer, name="link-offer"),
+    path("tilknyttet/", auth.linked, name="linked"),
+    path("profil/", profile.profile, name="profile"),
+    path("profil/mine-biblioteker/", profile.my_libraries_page, name="my-libraries"),
+    path("profil/mine-biblioteker/tilfoej/", profile.library_add, name="library-add"),
+    path(
+        "profil/mine-biblioteker/<str:agency_id>/fjern/",
+        profile.library_remove_page,
+        name="library-remove",
+    ),
+    path("profil/slet/", profile.profile_delete_page, name="profile-delete"),
+    path(
+        "bestil-uden-login/<str:agency_id>/",
+        ordering.order_without_login,
+        name="order-without-login",
+    ),
+]

@@ -1,0 +1,74 @@
+"""Bibliotek.dk's user data: a CULR patron's profile and what it keeps (R-PORTAL-2, -5, -19)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from biblogin.common.models import TimeStampedModel
+
+
+class Profile(TimeStampedModel):
+    """A user's Bibliotek.dk profile: only for a CULR patron, keyed by its guid (R-PORTAL-2)."""
+
+    patron_guid = models.UUIDField(_("låner-guid"), unique=True, editable=False)
+    # R-PORTAL-10: a branch of one of the profile's libraries, checked by the service setting it.
+    favourite_pickup_branch_id = models.CharField(
+        _("foretrukket afhentningssted"), max_length=6, blank=True
+    )
+    last_login_at = models.DateTimeField(_("seneste login"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("profil")
+        verbose_name_plural = _("profiler")
+
+    def __str__(self) -> str:
+        return str(self.patron_guid)
+
+
+class PortalLink(TimeStampedModel):
+    """An FFU account this profile linked in CULR through the portal (R-PORTAL-6, R-PORTAL-11).
+
+    Kept so that deleting the profile removes exactly these links (R-PORTAL-19). The local ID is
+    kept only as a keyed hash: it may be an e-mail address, or even a CPR at some libraries.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="portal_links")
+    agency_id = models.CharField(_("biblioteksnummer"), max_length=6)
+    local_id_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("tilknytning via Bibliotek.dk")
+        verbose_name_plural = _("tilknytninger via Bibliotek.dk")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "agency_id", "local_id_hash"], name="userdata_portal_link_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} → {self.agency_id}"
+
+
+class LinkOfferOptOut(models.Model):
+    """ "Spørg ikke igen" for one (agency, user ID), kept server-side so it holds in every browser.
+
+    R-PORTAL-5: lasts 90 days. The user ID is kept only as a keyed hash.
+    """
+
+    agency_id = models.CharField(_("biblioteksnummer"), max_length=6)
+    user_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("oprettet"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("udløber"), db_index=True)
+
+    class Meta:
+        verbose_name = _("fravalgt tilbud om tilknytning")
+        verbose_name_plural = _("fravalgte tilbud om tilknytning")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "user_key"], name="userdata_link_opt_out_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} until {self.expires_at:%Y-%m-%d}"
