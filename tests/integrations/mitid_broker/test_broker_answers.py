@@ -7,6 +7,7 @@ real test broker never bends: audiences, keys, algorithms, clocks, userinfo, aut
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -74,15 +75,22 @@ def test_pkce_verifier_of_another_login_is_refused_by_the_broker(fake_broker):
     assert caught.value.code == "token_invalid_grant"
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time relative to when the test runs, not to when it was collected."""
+
+    seconds: int
+
+
 @pytest.mark.parametrize(
     ("bent", "code"),
     [
         ({"aud": "another-client"}, "id_token_invalid_claim"),
         ({"aud": ["another-client", "third"]}, "id_token_invalid_claim"),
         ({"iss": "https://evil.example"}, "id_token_invalid_claim"),
-        ({"exp": int(time.time()) - 120}, "id_token_expired_token"),
-        ({"iat": int(time.time()) + 600}, "id_token_invalid_claim"),
-        ({"nbf": int(time.time()) + 600}, "id_token_invalid_claim"),
+        ({"exp": FromNow(-120)}, "id_token_expired_token"),
+        ({"iat": FromNow(600)}, "id_token_invalid_claim"),
+        ({"nbf": FromNow(600)}, "id_token_invalid_claim"),
         ({"exp": DROP}, "id_token_missing_claim"),
         ({"sub": DROP}, "id_token_missing_claim"),
         ({"sub": ""}, "id_token_invalid_claim"),
@@ -97,7 +105,9 @@ def test_pkce_verifier_of_another_login_is_refused_by_the_broker(fake_broker):
 )
 def test_id_token_with_a_bent_claim_is_refused(fake_broker, bent, code):
     """OIDC Core 3.1.3.7: iss, aud, azp, exp, iat, nonce all checked; at_hash when present."""
-    fake_broker.id_token_claims = bent
+    fake_broker.id_token_claims = {
+        k: int(time.time()) + v.seconds if isinstance(v, FromNow) else v for k, v in bent.items()
+    }
     assert refused(fake_broker) == code
 
 
