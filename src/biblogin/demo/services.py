@@ -214,5 +214,3 @@ def _staff_ensure(rows: list[dict[str, Any]]) -> None:
                     codename__in=[c for _, c in _STAFF_PERMISSIONS],
                 )
             )
-
-

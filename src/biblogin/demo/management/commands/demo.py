@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.urls import reverse
 
 from biblogin.common.management.commands.serve import gunicorn_argv
 from biblogin.demo.guide import demo_guide
@@ -59,7 +60,7 @@ class Command(BaseCommand):
                     "--client-secret",
                     settings.MITID_CLIENT_SECRET,
                     "--redirect-uri",
-                    f"{base_url}/login/mitid/callback/",
+                    base_url + reverse("login:mitid-callback"),
                 ],
                 env=env,
             ),
