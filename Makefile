@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit install browser clean
+.PHONY: demo test lint unit install browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install
 
 unit: install
 	$(BIN)/pytest -q
+
+## Run the benchmarks (~6 min on 2 cores; see bench/README.md) and append them to bench/RESULTS.md
+bench: install
+	@test -d bench/peers/node_modules/oidc-provider || (cd bench/peers && npm ci --no-audit --no-fund)
+	$(BIN)/python -m bench.run --record
 
 clean:
 	rm -rf $(VENV) var

@@ -77,6 +77,11 @@ INSTALLED_APPS = [
     "biblogin.integrations.library_systems",
     "biblogin.borrowercheck",
     "biblogin.culrsync",
+    "oauth2_provider",
+    "biblogin.oidc",
+    "biblogin.login",
+    "biblogin.userdata",
+    "biblogin.portal",
     "biblogin.demo",
 ]
 
@@ -84,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "biblogin.common.middleware.SecurityHeadersMiddleware",
+    "biblogin.common.middleware.RejectHostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,6 +180,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -217,6 +224,40 @@ MITID_SCOPE = os.environ.get("BIBLOGIN_MITID_SCOPE", "openid profile")
 MITID_CPR_CLAIM = os.environ.get("BIBLOGIN_MITID_CPR_CLAIM", "dk.cpr")
 MITID_LOA_CLAIM = os.environ.get("BIBLOGIN_MITID_LOA_CLAIM", "loa")
 MITID_TIMEOUT_SECONDS = float(os.environ.get("BIBLOGIN_MITID_TIMEOUT", "5.0"))
+
+# The login platform: an OpenID Connect provider on django-oauth-toolkit. Its whole policy
+# (RFC 9700 gates, lifetimes, PKCE, rotation) lives in biblogin.oidc.policy.
+from biblogin.oidc.policy import APPLICATION_MODEL as _OIDC_CLIENT_MODEL  # noqa: E402
+from biblogin.oidc.policy import GRANT_MODEL as _OIDC_GRANT_MODEL  # noqa: E402
+from biblogin.oidc.policy import oauth2_provider_settings  # noqa: E402
+
+OIDC_ISSUER = BASE_URL + "/login"
+OAUTH2_PROVIDER_APPLICATION_MODEL = _OIDC_CLIENT_MODEL
+OAUTH2_PROVIDER_GRANT_MODEL = _OIDC_GRANT_MODEL
+OAUTH2_PROVIDER = oauth2_provider_settings(
+    issuer=OIDC_ISSUER,
+    access_token_seconds=int(os.environ.get("BIBLOGIN_ACCESS_TOKEN_SECONDS", "3600")),
+    id_token_seconds=int(os.environ.get("BIBLOGIN_ID_TOKEN_SECONDS", "3600")),
+    refresh_token_seconds=int(os.environ.get("BIBLOGIN_REFRESH_TOKEN_SECONDS", str(8 * 3600))),
+)
+# Client secrets are random 256-bit values: hashed at rest, with a cheap hasher (see module).
+PASSWORD_HASHERS = [*PASSWORD_HASHERS, "biblogin.oidc.hashers.ClientSecretHasher"]
+# Encrypts the ID-token signing keys at rest (biblogin.oidc.keys).
+OIDC_KEY_SECRET = kept_secret("BIBLOGIN_OIDC_KEY_SECRET", "oidc_key_secret", 32)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # staff in the admin
+    "biblogin.login.backends.LibraryLoginBackend",  # R-LOGIN-4
+    "biblogin.login.backends.MitIDBackend",  # R-LOGIN-6
+]
+LOGIN_URL = "/login/"
+# R-LOGIN-5: how many proxies of our own append to X-Forwarded-For (0: use REMOTE_ADDR).
+LOGIN_TRUSTED_PROXY_COUNT = int(os.environ.get("BIBLOGIN_TRUSTED_PROXY_COUNT", "0"))
+
+# The portal (Bibliotek.dk) is a relying party of the login platform; by default both are served
+# by this same deployment, so the issuer is our own /login.
+PORTAL_OIDC_ISSUER = os.environ.get("BIBLOGIN_PORTAL_OIDC_ISSUER", BASE_URL + "/login")
+PORTAL_OIDC_CLIENT_ID = os.environ.get("BIBLOGIN_PORTAL_CLIENT_ID", "bibliotek-dk")
+PORTAL_OIDC_CLIENT_SECRET = kept_secret("BIBLOGIN_PORTAL_CLIENT_SECRET", "portal_client_secret", 32)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider.views import OAuthServerMetadataView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The login platform: OpenID Connect endpoints and login pages, issuer <BASE_URL>/login.
+    path("login/", include("biblogin.oidc.urls")),
+    path("login/", include("biblogin.login.urls")),
+    # RFC 8414 metadata of the issuer <BASE_URL>/login (path-component form).
+    path(
+        ".well-known/oauth-authorization-server/login",
+        OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata-login",
+    ),
+    path("", include("biblogin.portal.urls")),
 ]
