@@ -1,0 +1,54 @@
+"""Forms of the login pages. Required-ness is the borrower check's to judge (R-LOGIN-4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from biblogin.registry.models import UserIdKind
+
+# R-VIP-5: the label of the user ID field says what users at this library type.
+_LABELS: dict[frozenset[str], Any] = {
+    frozenset({UserIdKind.CPR, UserIdKind.BORROWER_NUMBER}): _("CPR- eller lånernummer"),
+    frozenset({UserIdKind.CPR}): _("CPR-nummer"),
+    frozenset({UserIdKind.BORROWER_NUMBER}): _("Lånernummer"),
+    frozenset({UserIdKind.EMAIL}): _("E-mail"),
+    frozenset({UserIdKind.BORROWER_NUMBER, UserIdKind.EMAIL}): _("Lånernummer eller e-mail"),
+    frozenset({UserIdKind.CPR, UserIdKind.EMAIL}): _("CPR-nummer eller e-mail"),
+    frozenset(UserIdKind.values): _("CPR-, lånernummer eller e-mail"),
+}
+
+
+def user_id_label(kinds: list[str]) -> Any:
+    return _LABELS.get(frozenset(kinds), _("Bruger-id"))
+
+
+class LibraryLoginForm(forms.Form):
+    user_id = forms.CharField(required=False, strip=False, max_length=1000)
+    password = forms.CharField(
+        label=_("Pinkode"),
+        required=False,
+        strip=False,
+        max_length=1000,
+        widget=forms.PasswordInput(
+            attrs={"autocomplete": "current-password", "inputmode": "numeric"}
+        ),
+    )
+    remember = forms.BooleanField(label=_("Husk mit bibliotek på denne enhed"), required=False)
+
+    def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["user_id"]
+        field.label = user_id_label(kinds)
+        attrs: dict[str, str] = {"autocomplete": "username", "autocapitalize": "none"}
+        if kinds == [UserIdKind.EMAIL]:
+            field.widget.input_type = "email"
+        elif kinds == [UserIdKind.CPR]:
+            attrs["inputmode"] = "numeric"
+        field.widget.attrs.update(attrs)
+
+
+class LibrarySearchForm(forms.Form):
+    q = forms.CharField(label=_("Søg efter dit bibliotek"), required=False, max_length=200)

@@ -1,0 +1,32 @@
+"""Delete old login records (and expired tokens): run daily, e.g. from cron."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from oauth2_provider.models import clear_expired
+
+from biblogin.login.services import authentications_purge
+
+
+class Command(BaseCommand):
+    help = "Delete expired tokens and login records no session or refresh token needs any more."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--days", type=int, default=0, help="keep logins this many days (default: session age)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        clear_expired()
+        days = int(options["days"])
+        keep = (
+            dt.timedelta(days=days)
+            if days > 0
+            else dt.timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+        )
+        deleted = authentications_purge(older_than=keep)
+        self.stdout.write(f"{deleted} old login records deleted")

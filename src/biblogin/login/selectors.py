@@ -1,0 +1,76 @@
+"""Reads for the login journey: which recent login of this browser may answer a request."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from biblogin.login.constants import IdentityProvider
+from biblogin.login.journey import LoginRequest, acr_satisfies, recent_logins
+from biblogin.login.models import Authentication
+from biblogin.oidc.models import Client
+from biblogin.registry import selectors as registry
+
+
+def recent_login_pick(
+    *, session: SessionBase, client: Client, login_request: LoginRequest
+) -> Authentication | None:
+    """R-LOGIN-11: the newest login of this browser that satisfies the request, if any.
+
+    Reused only when its identity provider is allowed, the requested ``agency`` is the one
+    logged in at, there is no ``prompt=login``, and ``max_age`` and ``acr_values`` are met (a
+    MitID login within ``max_age`` counts for Substantial). A library login is reused only
+    while the library still lets this client's service requester in (R-VIP-4, R-VIP-11).
+    """
+    if login_request.force or login_request.max_age == 0:
+        return None
+    now = time.time()
+    for entry in recent_logins(session=session):
+        if entry.idp not in login_request.idps:
+            continue
+        if login_request.agency and entry.agency != login_request.agency:
+            continue
+        if login_request.max_age is not None and now - entry.t > login_request.max_age:
+            continue
+        if not acr_satisfies(entry.acr, login_request.min_acr):
+            continue
+        if entry.idp == IdentityProvider.BORCHK:
+            agency = registry.agency_get(agency_id=entry.agency)
+            if (
+                agency is None
+                or not agency.borrower_check
+                or not registry.agency_is_licensed_for(
+                    agency=agency, service_requester=client.service_requester.name
+                )
+            ):
+                continue
+        authentication = (
+            Authentication.objects.select_related("identity__user")
+            .filter(pk=entry.a, identity__user_id=entry.u)
+            .first()
+        )
+        if authentication is not None and authentication.identity.user.is_active:
+            return authentication
+    return None
+
+
+def authentication_get(*, pk: object) -> Authentication | None:
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        return None
+    return Authentication.objects.select_related("identity__user").filter(pk=pk).first()
+
+
+def login_request_resolve_branches(*, login_request: LoginRequest) -> LoginRequest:
+    """Let ``agency``/``presel`` name a branch: the login is then at its agency, from it."""
+    resolved = login_request
+    if resolved.agency and registry.agency_get(agency_id=resolved.agency) is None:
+        branch = registry.branch_get(branch_id=resolved.agency)
+        if branch is not None:
+            resolved = replace(resolved, agency=branch.agency.agency_id, branch=branch.branch_id)
+    if resolved.presel and registry.agency_get(agency_id=resolved.presel) is None:
+        branch = registry.branch_get(branch_id=resolved.presel)
+        if branch is not None:
+            resolved = replace(resolved, presel=branch.agency.agency_id)
+    return resolved

@@ -1,0 +1,390 @@
+"""Login pages: the library picker, library login, MitID, and the journey back to the client.
+
+Views parse, call one service, and render. Every page works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from biblogin.borrowercheck.services import BorrowerCheckStatus
+from biblogin.common.models import User
+from biblogin.integrations.mitid_broker.client import (
+    mitid_authorization_finish,
+    mitid_authorization_start,
+)
+from biblogin.integrations.mitid_broker.errors import MitIDCancelled, MitIDError
+from biblogin.login import journey
+from biblogin.login.constants import IdentityProvider
+from biblogin.login.forms import LibraryLoginForm, LibrarySearchForm, user_id_label
+from biblogin.login.messages import attempts_left_message, status_message, wait_message
+from biblogin.login.models import Authentication
+from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason, MitIDLoginOutcome
+from biblogin.oidc.models import Client
+from biblogin.registry import selectors as registry
+from biblogin.registry.models import Agency, AgencyType
+
+REMEMBER_COOKIE = "biblogin_library"
+REMEMBER_SECONDS = 365 * 24 * 3600
+
+_GROUPS = (
+    (AgencyType.FOLKEBIBLIOTEK, gettext_lazy("Folkebiblioteker")),
+    (AgencyType.FORSKNINGSBIBLIOTEK, gettext_lazy("Forsknings- og uddannelsesbiblioteker")),
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _plan_and_client(request: HttpRequest) -> tuple[journey.Plan, Client] | None:
+    raw = request.POST.get("plan") if request.method == "POST" else request.GET.get("plan")
+    plan = journey.plan_get(session=request.session, plan_id=raw or request.GET.get("plan"))
+    if plan is None:
+        return None
+    client = (
+        Client.objects.select_related("service_requester")
+        .filter(client_id=plan.client_id, is_active=True)
+        .first()
+    )
+    return (plan, client) if client is not None else None
+
+
+def _expired(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "login/message.html",
+        {
+            "title": _("Din login er udløbet"),
+            "message": _(
+                "Siden er for gammel, eller login er allerede gennemført. Gå tilbage til den "
+                "side, du kom fra, og vælg 'Log ind' igen."
+            ),
+        },
+        status=400,
+    )
+
+
+def _licensed(agency: Agency, client: Client) -> bool:
+    return agency.borrower_check and registry.agency_is_licensed_for(
+        agency=agency, service_requester=client.service_requester.name
+    )
+
+
+def _login_finish(
+    request: HttpRequest,
+    plan: journey.Plan,
+    user: User,
+    authentication: Authentication,
+) -> HttpResponse:
+    """Log the identity in (new session key, R-SEC-1), remember the login, resume the client."""
+    kept = journey.journey_state(session=request.session)
+    login(request, user)
+    journey.journey_restore(session=request.session, state=kept)
+    journey.recent_login_add(
+        session=request.session,
+        entry=journey.RecentLogin(
+            a=authentication.pk,
+            u=user.pk,
+            idp=authentication.idp,
+            agency=authentication.agency_id,
+            t=int(authentication.auth_time.timestamp()),
+            acr=authentication.acr,
+        ),
+    )
+    plan.done = authentication.pk
+    plan.mitid = None
+    journey.plan_save(session=request.session, plan=plan)
+    return HttpResponseRedirect(journey.resume_url(plan))
+
+
+def _base_context(plan: journey.Plan, client: Client) -> dict[str, Any]:
+    return {
+        "plan": plan,
+        "client": client,
+        "mitid_allowed": IdentityProvider.MITID in plan.idps,
+        "library_allowed": IdentityProvider.BORCHK in plan.idps,
+    }
+
+
+def _notice_take(request: HttpRequest, plan: journey.Plan) -> str | None:
+    notice = plan.notice
+    if notice:
+        plan.notice = None
+        journey.plan_save(session=request.session, plan=plan)
+    return notice
+
+
+# --- the library picker (R-LOGIN-3) ----------------------------------------------------------
+
+
+@never_cache
+@require_GET
+def picker(request: HttpRequest) -> HttpResponse:
+    found = _plan_and_client(request)
+    if found is None:
+        return _expired(request)
+    plan, client = found
+    if IdentityProvider.BORCHK not in plan.idps:
+        return HttpResponseRedirect(journey.login_entry_url(plan))
+    form = LibrarySearchForm(request.GET)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    groups: list[dict[str, Any]] = []
+    if query:
+        agencies = registry.agencies_search(
+            query=query,
+            agency_type=plan.agencytype,
+            service_requester=client.service_requester.name,
+        )
+        for agency_type, title in _GROUPS:
+            members = [a for a in agencies if a.agency_type == agency_type]
+            if members:
+                groups.append({"title": title, "agencies": members})
+        grouped = {agency_type for agency_type, _title in _GROUPS}
+        others = [a for a in agencies if a.agency_type not in grouped]
+        if others:
+            groups.append({"title": _("Andre biblioteker"), "agencies": others})
+    suggestions: list[dict[str, Any]] = []
+    for agency_id, why in (
+        (plan.presel, _("Foreslået")),
+        (request.COOKIES.get(REMEMBER_COOKIE), _("Dit bibliotek")),
+    ):
+        agency = registry.agency_get(agency_id=agency_id) if agency_id else None
+        already = {s["agency"].agency_id for s in suggestions}
+        if agency is not None and agency.agency_id not in already and _licensed(agency, client):
+            suggestions.append({"agency": agency, "why": why})
+    context = _base_context(plan, client) | {
+        "form": form,
+        "query": query,
+        "groups": groups,
+        "suggestions": suggestions,
+        "searched": bool(query),
+        "notice": _notice_take(request, plan),
+    }
+    return render(request, "login/picker.html", context)
+
+
+# --- library login (R-LOGIN-4, R-LOGIN-5) ----------------------------------------------------
+
+
+@never_cache
+@sensitive_post_parameters("password")  # R-BC-5: never in an error report
+@require_http_methods(["GET", "POST"])
+def library(request: HttpRequest, agency_id: str) -> HttpResponse:
+    found = _plan_and_client(request)
+    if found is None:
+        return _expired(request)
+    plan, client = found
+    if IdentityProvider.BORCHK not in plan.idps:
+        return HttpResponseRedirect(journey.login_entry_url(plan))
+    if plan.agency and plan.agency != agency_id:
+        # R-LOGIN-3: ``agency`` locks the library.
+        return HttpResponseRedirect(journey.login_entry_url(plan))
+    agency = registry.agency_get(agency_id=agency_id)
+    kinds = registry.agency_user_id_kinds(agency=agency) if agency else []
+    label = str(user_id_label(kinds))
+    library_name = agency.name if agency else agency_id
+    context = _base_context(plan, client) | {
+        "agency": agency,
+        "agency_id": agency_id,
+        "locked": bool(plan.agency),
+        "user_id_label": label,
+    }
+    # The registry's answers need no PIN: say them before the user types anything.
+    status: BorrowerCheckStatus | None = None
+    if agency is None:
+        status = BorrowerCheckStatus.LIBRARY_NOT_FOUND
+    elif not agency.borrower_check:
+        status = BorrowerCheckStatus.BORROWERCHECK_NOT_ALLOWED
+    elif not registry.agency_is_licensed_for(
+        agency=agency, service_requester=client.service_requester.name
+    ):
+        status = BorrowerCheckStatus.SERVICE_NOT_LICENSED
+    if status is not None:
+        context["message"] = status_message(
+            status, library=library_name, client=client.display_name, user_id_label=label
+        )
+        context["status"] = status.value
+        return render(request, "login/library.html", context, status=200)
+
+    remembered = request.COOKIES.get(REMEMBER_COOKIE) == agency_id
+    if request.method == "GET":
+        context["form"] = LibraryLoginForm(kinds=kinds, initial={"remember": remembered})
+        return render(request, "login/library.html", context)
+
+    form = LibraryLoginForm(request.POST, kinds=kinds)
+    context["form"] = form
+    if not form.is_valid():
+        context["message"] = status_message(
+            BorrowerCheckStatus.ERROR_IN_REQUEST,
+            library=library_name,
+            client=client.display_name,
+            user_id_label=label,
+        )
+        context["status"] = BorrowerCheckStatus.ERROR_IN_REQUEST.value
+        return render(request, "login/library.html", context, status=400)
+    branch_id = plan.branch if plan.branch and plan.agency == agency_id else ""
+    user = authenticate(
+        request,
+        agency_id=agency_id,
+        user_id=form.cleaned_data["user_id"],
+        password=form.cleaned_data["password"],
+        client=client,
+        branch_id=branch_id,
+    )
+    outcome: LibraryLoginOutcome = request.library_login_outcome  # type: ignore[attr-defined]
+    if outcome.throttled:
+        return _blocked(request, context, outcome)
+    if user is None or outcome.authentication is None:
+        assert outcome.status is not None
+        context["message"] = status_message(
+            outcome.status, library=library_name, client=client.display_name, user_id_label=label
+        )
+        context["status"] = outcome.status.value
+        if outcome.status == BorrowerCheckStatus.BORROWER_NOT_FOUND:
+            context["attempts_left"] = attempts_left_message(outcome.throttle.attempts_left)
+        # A fresh form: the PIN is never sent back to the browser (R-BC-5).
+        context["form"] = LibraryLoginForm(
+            kinds=kinds,
+            initial={"user_id": form.cleaned_data["user_id"], "remember": remembered},
+        )
+        return render(request, "login/library.html", context)
+    response = _login_finish(request, plan, user, outcome.authentication)
+    if form.cleaned_data["remember"]:
+        response.set_cookie(
+            REMEMBER_COOKIE,
+            agency_id,
+            max_age=REMEMBER_SECONDS,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    elif remembered:
+        response.delete_cookie(REMEMBER_COOKIE, samesite="Lax")
+    return response
+
+
+def _blocked(
+    request: HttpRequest, context: dict[str, Any], outcome: LibraryLoginOutcome
+) -> HttpResponse:
+    """R-LOGIN-5: 429 while the pair or the IP is blocked; the PIN was not checked."""
+    seconds = max(outcome.throttle.retry_after, 1)
+    context["wait"] = wait_message(seconds)
+    context["by_ip"] = outcome.throttle.by_ip
+    response = render(request, "login/blocked.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+@require_POST
+def cancel(request: HttpRequest) -> HttpResponse:
+    """The user gives up: the client gets ``access_denied``."""
+    found = _plan_and_client(request)
+    if found is None:
+        return _expired(request)
+    plan, _client = found
+    plan.extra["cancelled"] = True
+    journey.plan_save(session=request.session, plan=plan)
+    return HttpResponseRedirect(journey.resume_url(plan))
+
+
+# --- MitID (R-LOGIN-6, R-LOGIN-10) -----------------------------------------------------------
+
+
+def _mitid_problem(
+    request: HttpRequest, plan: journey.Plan, client: Client, message: str, status: int = 200
+) -> HttpResponse:
+    if IdentityProvider.BORCHK in plan.idps and not plan.agency:
+        plan.notice = message
+        journey.plan_save(session=request.session, plan=plan)
+        return HttpResponseRedirect(reverse("login:picker") + f"?plan={plan.id}")
+    context = _base_context(plan, client) | {"title": _("Login med MitID"), "message": message}
+    return render(request, "login/message.html", context, status=status)
+
+
+@never_cache
+@require_GET
+def mitid_start(request: HttpRequest) -> HttpResponse:
+    found = _plan_and_client(request)
+    if found is None:
+        return _expired(request)
+    plan, client = found
+    if IdentityProvider.MITID not in plan.idps:
+        return HttpResponseRedirect(journey.login_entry_url(plan))
+    redirect_uri = request.build_absolute_uri(reverse("login:mitid-callback"))
+    # A fresh MitID login when the client asked for one, or for a login of a given age.
+    prompt = "login" if plan.force or plan.max_age is not None else None
+    try:
+        url, kept = mitid_authorization_start(
+            redirect_uri=redirect_uri, acr_values=plan.min_acr, prompt=prompt
+        )
+    except MitIDError as error:
+        return _mitid_problem(request, plan, client, error.message, status=503)
+    plan.mitid = kept
+    journey.plan_save(session=request.session, plan=plan)
+    return HttpResponseRedirect(url)
+
+
+@never_cache
+@require_GET
+def mitid_callback(request: HttpRequest) -> HttpResponse:
+    params = {
+        k: v
+        for k in ("code", "state", "error", "error_description", "iss")
+        if isinstance(v := request.GET.get(k), str)
+    }
+    plan = journey.plan_for_mitid_state(session=request.session, state=params.get("state"))
+    if plan is None and "error" in params and "state" not in params:
+        plan = journey.plan_latest_with_mitid(session=request.session)
+    if plan is None or not plan.mitid:
+        return _expired(request)
+    client = (
+        Client.objects.select_related("service_requester")
+        .filter(client_id=plan.client_id, is_active=True)
+        .first()
+    )
+    if client is None:
+        return _expired(request)
+    kept, plan.mitid = plan.mitid, None  # one answer per MitID login
+    journey.plan_save(session=request.session, plan=plan)
+    try:
+        identity = mitid_authorization_finish(params=params, kept=kept)
+    except MitIDCancelled as error:
+        return _mitid_problem(request, plan, client, error.message)
+    except MitIDError as error:
+        return _mitid_problem(request, plan, client, error.message)
+    user = authenticate(request, mitid_identity=identity, client=client, min_acr=plan.min_acr)
+    outcome: MitIDLoginOutcome = request.mitid_login_outcome  # type: ignore[attr-defined]
+    if user is None or outcome.authentication is None:
+        if outcome.decision.reason == MitIDDenyReason.LEVEL_TOO_LOW:
+            message = _("Dit MitID-login var ikke på det sikringsniveau, %(client)s kræver.") % {
+                "client": client.display_name
+            }
+        else:
+            message = _("MitID kan ikke bruges til login hos %(client)s.") % {
+                "client": client.display_name
+            }
+        return _mitid_problem(request, plan, client, message)
+    return _login_finish(request, plan, user, outcome.authentication)
+
+
+# --- after logout ----------------------------------------------------------------------------
+
+
+@require_GET
+def logged_out(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "login/message.html",
+        {"title": _("Du er logget ud"), "message": _("Du er logget ud af bibliotekslogin.")},
+    )
