@@ -65,7 +65,7 @@ def _expired(request: HttpRequest) -> HttpResponse:
         request,
         "login/message.html",
         {
-            "title": _("Din login er udløbet"),
+            "title": _("Dit login er udløbet"),
             "message": _(
                 "Siden er for gammel, eller login er allerede gennemført. Gå tilbage til den "
                 "side, du kom fra, og vælg 'Log ind' igen."
