@@ -264,7 +264,7 @@ def test_an_expired_or_foreign_plan_gives_a_clear_page(app):
     for url in ("/login/", "/login/?plan=nope", "/login/bibliotek/710100/?plan=" + "a" * 30):
         page = app.browser.get(url)
         assert page.status_code == 400
-        assert "Din login er udløbet" in page.content.decode()
+        assert "Dit login er udløbet" in page.content.decode()
 
 
 def test_pages_work_in_english(app):

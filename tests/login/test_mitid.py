@@ -131,7 +131,7 @@ def test_the_callback_without_a_login_under_way_is_a_clear_page(app):
     """R-SEC-3: a stray or replayed MitID callback explains itself."""
     response = app.browser.get("/login/mitid/callback?code=x&state=y")
     assert response.status_code == 400
-    assert "Din login er udløbet" in response.content.decode()
+    assert "Dit login er udløbet" in response.content.decode()
 
 
 def test_an_unreachable_broker_is_a_clear_message(app, settings):
