@@ -18,6 +18,7 @@ from django.utils import timezone
 from biblogin.culrsync.services import culr_sync_all
 from biblogin.integrations.library_systems import services as simulated
 from biblogin.oidc.services import demo_clients_ensure
+from biblogin.patrons.models import Patron
 from biblogin.registry.models import (
     Agency,
     Branch,
@@ -34,7 +35,7 @@ class DemoSummary:
     agencies: int
     branches: int
     borrowers: int
-    patrons_synced: int
+    patrons_in_culr: int
 
 
 def demo_data() -> dict[str, Any]:
@@ -59,12 +60,12 @@ def demo_load(*, base_url: str | None = None) -> DemoSummary:
     borrowers = _persons_load(data["persons"])
     _staff_ensure(data["staff"])
     demo_clients_ensure(base_url=base_url or settings.BASE_URL)
-    reports = culr_sync_all()
+    culr_sync_all()
     return DemoSummary(
         agencies=len(data["agencies"]),
         branches=branches,
         borrowers=borrowers,
-        patrons_synced=sum(r.patrons_touched for r in reports),
+        patrons_in_culr=Patron.objects.filter(is_active=True).count(),
     )
 
 
