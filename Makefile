@@ -40,7 +40,7 @@ lint: install
 unit: install
 	$(BIN)/pytest -q
 
-## Run the benchmarks (~6 min on 2 cores; see bench/README.md) and append them to bench/RESULTS.md
+## Run the benchmarks (5-7 min on 2 cores; see bench/README.md) and append them to bench/RESULTS.md
 bench: install
 	@test -d bench/peers/node_modules/oidc-provider || (cd bench/peers && npm ci --no-audit --no-fund)
 	$(BIN)/python -m bench.run --record

@@ -1,0 +1,1 @@
+"""Settings variants for trying a proposed change in a benchmark run (``--settings``)."""
