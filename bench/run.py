@@ -349,30 +349,26 @@ async def measure(
             order = [(ours, small), (theirs, peer)]
             if number % 2:
                 order.reverse()
-            for endpoints, process in order:
-                clients = our_clients if endpoints is ours else peer_clients
-                chains = our_chains if endpoints is ours else peer_chains
-                phase = await _timed(
-                    process,
-                    run_refresh(
-                        clients, endpoints, chains, total=sizes.refresh,
-                        max_seconds=sizes.refresh_seconds, name=f"refresh-{endpoints.name}",
-                    ),
-                    extra_seconds=60, budget=sizes.refresh_seconds,
-                )  # fmt: skip
-                result[f"refresh_{endpoints.name}"] = phase.summary()
-            for endpoints, process in order:
-                clients = our_clients if endpoints is ours else peer_clients
-                tokens_ = our_userinfo_tokens if endpoints is ours else peer_userinfo_tokens
-                phase = await _timed(
-                    process,
-                    run_userinfo(
-                        clients, endpoints, tokens_, total=sizes.userinfo,
-                        max_seconds=sizes.userinfo_seconds, name=f"userinfo-{endpoints.name}",
-                    ),
-                    extra_seconds=60, budget=sizes.userinfo_seconds,
-                )  # fmt: skip
-                result[f"userinfo_{endpoints.name}"] = phase.summary()
+            # Refresh, then userinfo: each on ours and the peer, in this round's order.
+            phases = (
+                ("refresh", run_refresh, sizes.refresh, sizes.refresh_seconds,
+                 our_chains, peer_chains),
+                ("userinfo", run_userinfo, sizes.userinfo, sizes.userinfo_seconds,
+                 our_userinfo_tokens, peer_userinfo_tokens),
+            )  # fmt: skip
+            for kind, runner, total, seconds, our_tokens, peer_tokens in phases:
+                for endpoints, process in order:
+                    is_ours = endpoints is ours
+                    phase = await _timed(
+                        process,
+                        runner(
+                            our_clients if is_ours else peer_clients, endpoints,
+                            our_tokens if is_ours else peer_tokens, total=total,
+                            max_seconds=seconds, name=f"{kind}-{endpoints.name}",
+                        ),
+                        extra_seconds=60, budget=seconds,
+                    )  # fmt: skip
+                    result[f"{kind}_{endpoints.name}"] = phase.summary()
             scale_order = [("small", small, ours_service, small_scale)]
             scale_order.append(("large", large, large_service, large_scale))
             if number % 2:
