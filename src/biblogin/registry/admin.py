@@ -361,21 +361,7 @@ class BranchAdminForm(RegistryModelForm):
 
     class Meta:
         model = Branch
-        fields = (
-            "branch_id",
-            "agency",
-            "name",
-            "address",
-            "postal_code",
-            "city",
-            "opening_hours",
-            "website",
-            "email",
-            "pickup_allowed",
-            "temporarily_closed",
-            "temporarily_closed_reason",
-            "is_mobile",
-        )
+        fields = ("branch_id", "agency", *services.BRANCH_DATA_FIELDS)
 
 
 class MobileStopInline(admin.TabularInline):

@@ -47,8 +47,8 @@ _AGENCY_FIELDS = {
     "infomedia",
     "digital_article_service",
 }
-_BRANCH_FIELDS = {
-    "branch_id",
+# A branch's own data besides its ID (the admin's form shows the same, in this order).
+BRANCH_DATA_FIELDS = (
     "name",
     "address",
     "postal_code",
@@ -60,7 +60,8 @@ _BRANCH_FIELDS = {
     "temporarily_closed",
     "temporarily_closed_reason",
     "is_mobile",
-}
+)
+_BRANCH_FIELDS = {"branch_id", *BRANCH_DATA_FIELDS}
 
 # What a staff account bound to one agency may do in the admin (scoped to that agency there).
 STAFF_PERMISSION_CODENAMES = (
