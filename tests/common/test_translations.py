@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.utils import translation
 
@@ -48,3 +49,15 @@ def test_the_compiled_catalogue_holds_every_translation_of_the_source() -> None:
 def test_the_english_switch_translates_the_basics(danish: str, english: str) -> None:
     with translation.override("en"):
         assert translation.gettext(danish) == english
+
+
+def test_the_admin_names_every_part_of_the_system_in_english_too() -> None:
+    ours = [c for c in apps.get_app_configs() if c.name.startswith("biblogin.")]
+    with translation.override("da"):
+        danish = {c.label: str(c.verbose_name) for c in ours}
+    with translation.override("en"):
+        english = {c.label: str(c.verbose_name) for c in ours}
+    assert english["registry"] == "Library registry (VIP)"
+    # A name is the same in both languages only where it is a name (the portal's).
+    same = sorted(label for label in danish if danish[label] == english[label])
+    assert same == ["portal"]

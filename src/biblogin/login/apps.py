@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LoginConfig(AppConfig):
     name = "biblogin.login"
     label = "login"
-    verbose_name = "Login-sider"
+    verbose_name = _("Login-sider")

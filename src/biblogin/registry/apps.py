@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RegistryConfig(AppConfig):
     name = "biblogin.registry"
     label = "registry"
-    verbose_name = "Biblioteksregister (VIP)"
+    verbose_name = _("Biblioteksregister (VIP)")

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class UserdataConfig(AppConfig):
     name = "biblogin.userdata"
     label = "userdata"
-    verbose_name = "Brugerdata"
+    verbose_name = _("Brugerdata")
