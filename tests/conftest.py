@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,38 @@ def _fresh_cache() -> None:
     # The database cache lives in the test database, which each test rolls back anyway.
     if "DatabaseCache" not in settings.CACHES["default"]["BACKEND"]:
         cache.clear()
+
+
+# --- The demo data set and relying parties (the login, OIDC and protocol tests) -------------
+# Imported inside the fixtures: this conftest is read before Django is set up.
+
+
+@pytest.fixture
+def demo(db: None) -> None:
+    """The demo data set: agencies, library systems, CULR, and the two demo clients."""
+    from biblogin.demo.services import demo_load
+
+    demo_load()
+
+
+@pytest.fixture
+def browser() -> Any:
+    from django.test import Client as Browser
+
+    return Browser()
+
+
+@pytest.fixture
+def app(demo: None, browser: Any) -> Any:
+    """The third-party public client ``demo-app`` in one browser."""
+    from tests.oidc_flow import OIDCFlow
+
+    return OIDCFlow(browser)
+
+
+@pytest.fixture
+def portal(demo: None, browser: Any) -> Any:
+    """The portal ``bibliotek-dk`` (confidential) in the same browser."""
+    from tests.oidc_flow import OIDCFlow
+
+    return OIDCFlow.portal(browser)
