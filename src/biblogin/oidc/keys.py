@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import json
 import os
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,7 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.settings import oauth2_settings
@@ -85,8 +87,41 @@ def _new_key_row(*, pem: bytes | None = None) -> SigningKey:
     )
 
 
+# The active key, kept per process for a short time: a token or a refresh needs it (kid and
+# private key) without reading the table each time. Why a stale entry does no harm:
+# - A rotation made by another process reaches this one within ACTIVE_KEY_MEMO_SECONDS; until
+#   then this process goes on signing with the key just retired. A retired key stays in the
+#   JWKS (and verifies ``id_token_hint``) for ID_TOKEN_EXPIRE_SECONDS + 2 x JWKS max-age after
+#   its retirement, far longer than the memo, so every token it signs verifies for its whole
+#   life; relying parties that cached the JWKS know this key better than the new one anyway.
+# - Not even after a leak of the key: relying parties trust it as long as the JWKS publishes it
+#   (that window, retired or not), so up to 30 s more signing with it adds nothing an attacker
+#   holding it could not do; ending the trust is expiring the key, not rotating it.
+# - A rotation in this process (command, admin) takes effect here at once: it forgets the memo.
+# - Keys are never deleted (no delete in the admin); a key is expired only long after it was
+#   retired, so the memo cannot hold an expired key.
+# - Only a key read outside a transaction is kept: one read inside may still be rolled back
+#   (the tests roll back every test's rows). A flush (tests, ``manage.py flush``) forgets it.
+ACTIVE_KEY_MEMO_SECONDS = 30.0
+_active_memo: tuple[float, LoadedKey] | None = None
+
+
+def signing_key_memo_forget(**_kwargs: Any) -> None:
+    """Forget the active key kept by this process (after a rotation or a flush)."""
+    global _active_memo
+    _active_memo = None
+
+
+# ``flush`` (the test runner between transactional tests, ``manage.py flush``) empties the table.
+post_migrate.connect(signing_key_memo_forget, dispatch_uid="biblogin.oidc.keys.memo_forget")
+
+
 def signing_key_active() -> LoadedKey:
     """Return the active signing key, creating the first one on first use."""
+    global _active_memo
+    memo = _active_memo
+    if memo is not None and time.monotonic() < memo[0]:
+        return memo[1]
     row = SigningKey.objects.filter(state=SigningKeyState.ACTIVE).first()
     if row is None:
         candidate = _new_key_row()
@@ -97,7 +132,10 @@ def signing_key_active() -> LoadedKey:
         except IntegrityError:
             # Another worker made the first key at the same moment: use theirs.
             row = SigningKey.objects.get(state=SigningKeyState.ACTIVE)
-    return _load(row.kid, row.private_key_encrypted)
+    loaded = _load(row.kid, row.private_key_encrypted)
+    if not connection.in_atomic_block:
+        _active_memo = (time.monotonic() + ACTIVE_KEY_MEMO_SECONDS, loaded)
+    return loaded
 
 
 @transaction.atomic
@@ -112,6 +150,10 @@ def signing_key_rotate(*, pem: bytes | None = None) -> SigningKey:
     )
     new.save()
     signing_keys_expire()
+    # The new key signs from now on in this process; after the commit, so that no request in
+    # between keeps the old one for the memo's whole life.
+    signing_key_memo_forget()
+    transaction.on_commit(signing_key_memo_forget)
     return new
 
 

@@ -10,15 +10,24 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from jwcrypto import jws
-from oauth2_provider.models import get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_refresh_token_model,
+    refresh_token_expire_timedelta,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from oauthlib.oauth2.rfc6749 import utils as oauth2_utils
 
 from biblogin.audit.services import audit_event_record
 from biblogin.login.models import Authentication
@@ -31,25 +40,24 @@ log = logging.getLogger(__name__)
 
 def token_family_for_access_token(access_token: Any) -> TokenFamily | None:
     """Find the grant behind an access token through its refresh token's family."""
-    refresh_model = get_refresh_token_model()
-    family = (
-        refresh_model.objects.filter(access_token=access_token)
-        .values_list("token_family", flat=True)
-        .first()
-    )
-    if family is None and access_token.source_refresh_token_id:
-        family = (
-            refresh_model.objects.filter(pk=access_token.source_refresh_token_id)
-            .values_list("token_family", flat=True)
-            .first()
-        )
-    if family is None:
-        return None
+    # The refresh token issued with this access token, or (that one gone) the refresh token
+    # it was minted from: DOT gives both the same family, so one query asks for either.
+    issued_with = Q(access_token=access_token)
+    if access_token.source_refresh_token_id:
+        issued_with |= Q(pk=access_token.source_refresh_token_id)
+    families = get_refresh_token_model().objects.filter(issued_with).values("token_family")
     return (
         TokenFamily.objects.select_related("authentication__identity")
-        .filter(token_family=family)
+        .filter(token_family__in=families)
         .first()
     )
+
+
+# The ID token this request has just signed and stored, for DOT's _create_access_token, which
+# would otherwise verify it and read it back (set only around that call; see below).
+_issued_id_token: ContextVar[tuple[str, Any] | None] = ContextVar(
+    "biblogin_issued_id_token", default=None
+)
 
 
 class BibloginOAuth2Validator(OAuth2Validator):
@@ -85,6 +93,45 @@ class BibloginOAuth2Validator(OAuth2Validator):
 
     # --- token endpoint ---------------------------------------------------------------------
 
+    def _code_row(self, request: OauthlibRequest, code: Any) -> AuthorizationCode | None:
+        """Return the row of ``code``, read once per token request.
+
+        oauthlib and DOT ask for the code's scopes, nonce, PKCE challenge and method, redirect
+        URI and resource in separate calls, and DOT reads the row again for each. Kept on the
+        oauthlib request only, so never across requests; what is read from it never changes
+        (``used_at`` is decided by the UPDATE in ``validate_code``, not by this copy).
+        """
+        memo: tuple[Any, AuthorizationCode | None] | None = getattr(
+            request, "biblogin_code_row", None
+        )
+        if memo is None or memo[0] != code:
+            memo = (
+                code,
+                AuthorizationCode.objects.select_related("authentication__identity", "user")
+                .filter(code=code)
+                .first(),
+            )
+            request.biblogin_code_row = memo
+        return memo[1]
+
+    def _client_code_row(
+        self, request: OauthlibRequest, code: Any, client: Any
+    ) -> AuthorizationCode | None:
+        """Return the row of ``code`` if it was issued to ``client`` (as DOT's look-ups)."""
+        row = self._code_row(request, code)
+        if row is None or not isinstance(client, Client) or row.application_id != client.pk:
+            return None
+        return row
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: OauthlibRequest
+    ) -> list[str]:
+        row = self._code_row(request, code)
+        if row is not None and row.scope:
+            scopes: list[str] = oauth2_utils.scope_to_list(row.scope)
+            return scopes
+        return []
+
     def validate_code(
         self,
         client_id: str,
@@ -97,11 +144,7 @@ class BibloginOAuth2Validator(OAuth2Validator):
         """R-LOGIN-1: a code is valid once, for its own client, within its lifetime."""
         if not isinstance(code, str) or not code:
             return False
-        grant = (
-            AuthorizationCode.objects.select_related("authentication__identity", "user")
-            .filter(code=code, application=client)
-            .first()
-        )
+        grant = self._client_code_row(request, code, client)
         if grant is None:
             return False
         now = timezone.now()
@@ -112,6 +155,7 @@ class BibloginOAuth2Validator(OAuth2Validator):
         if not spent:
             self._code_replayed(grant, client)
             return False
+        grant.used_at = now
         if grant.is_expired() or grant.authentication is None:
             return False
         request.scopes = grant.scope.split(" ")
@@ -126,6 +170,85 @@ class BibloginOAuth2Validator(OAuth2Validator):
             except ValueError:
                 request.claims = {}
         return True
+
+    def get_code_challenge(self, code: str, request: OauthlibRequest) -> str | None:
+        grant = self._client_code_row(request, code, request.client)
+        if grant is None:
+            return super().get_code_challenge(code, request)
+        return grant.code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: OauthlibRequest) -> str | None:
+        grant = self._client_code_row(request, code, request.client)
+        if grant is None:
+            return super().get_code_challenge_method(code, request)
+        return grant.code_challenge_method or None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Client,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        request = args[0] if args else kwargs.get("request")
+        grant = self._client_code_row(request, code, client) if request is not None else None
+        if grant is None:
+            return super().confirm_redirect_uri(
+                client_id, code, redirect_uri, client, *args, **kwargs
+            )
+        return grant.redirect_uri_allowed(redirect_uri)
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: OauthlibRequest
+    ) -> str | None:
+        row = self._code_row(request, code)
+        return (row.nonce or None) if row is not None else None
+
+    def _check_and_set_request_resource(self, request: OauthlibRequest) -> None:
+        """RFC 8707: DOT's resource handling, with the code's row this request already read."""
+        grant = None
+        if request.grant_type == "authorization_code":
+            grant = self._client_code_row(request, request.code, request.client)
+        if grant is None:
+            super()._check_and_set_request_resource(request)
+            return
+        # From here as DOT 3.4.1 does for the authorization code grant.
+        resource = getattr(request, "resource", None)
+        # oauthlib keeps only the last of repeated body parameters; RFC 8707 allows several.
+        if isinstance(resource, str):
+            body_values = [
+                value
+                for key, value in (getattr(request, "decoded_body", None) or [])
+                if key == "resource"
+            ]
+            if len(body_values) > 1:
+                resource = body_values
+        if isinstance(resource, list):
+            request.resource = resource or []
+        elif resource and isinstance(resource, str) and resource.strip():
+            request.resource = [resource]
+        else:
+            request.resource = []
+        self._validate_resource_uris(request, request.resource)
+        grant_resource = grant.resource or []
+        if request.resource and grant_resource:
+            # A token request may narrow the granted resources, never widen them.
+            for res in request.resource:
+                if res not in grant_resource:
+                    raise oauth2_errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=(
+                            f"The requested resource '{res}' is not allowed. "
+                            "Token request cannot escalate resource permissions beyond the "
+                            "original authorization grant"
+                        ),
+                        request=request,
+                    )
+        elif grant_resource:
+            self._validate_resource_uris(request, grant_resource)
+            request.resource = grant_resource
 
     def _code_replayed(self, grant: AuthorizationCode, client: Client) -> None:
         """RFC 6749 §4.1.2: revoke what the first redemption of a replayed code gave."""
@@ -195,7 +318,7 @@ class BibloginOAuth2Validator(OAuth2Validator):
         if not isinstance(refresh_token, str) or not refresh_token:
             return False
         with transaction.atomic():
-            valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+            valid = self._refresh_token_check(refresh_token, client, request)
         if not valid:
             instance = getattr(request, "refresh_token_instance", None)
             if instance is None:
@@ -213,6 +336,47 @@ class BibloginOAuth2Validator(OAuth2Validator):
         request.authentication = row.authentication
         request.token_subject = row.subject or None
         return True
+
+    def _refresh_token_check(
+        self, refresh_token: str, client: Client, request: OauthlibRequest
+    ) -> bool:
+        """DOT 3.4.1's ``validate_refresh_token``, reading the token and its user at once.
+
+        DOT reads the token, then its user, then the client again only to compare it with the
+        client this request authenticated; here the user comes in the same query and the client
+        is compared by key. Everything else (reuse protection, expiry) is DOT's, step by step.
+        """
+        refresh_model = get_refresh_token_model()
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        # Several rows may share a checksum: the unrevoked one first, else the latest revoked.
+        rt = (
+            refresh_model.objects.filter(token_checksum=checksum)
+            .select_related("access_token", "user")
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if not rt:
+            return False
+        if rt.revoked is not None:
+            grace_expired = rt.revoked <= timezone.now() - timedelta(
+                seconds=oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
+            )
+            # A token that was revoked rather than rotated (never minted a successor) is dead.
+            superseded = get_access_token_model().objects.filter(source_refresh_token=rt).exists()
+            if grace_expired or not superseded:
+                if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION and rt.token_family:
+                    refresh_model.revoke_family(rt.token_family)
+                return False
+        if rt.revoked is None:
+            if rt.access_token is None:
+                return False  # an orphan: nothing left to refresh
+            expire_delta = refresh_token_expire_timedelta()
+            if expire_delta and rt.access_token.expires + expire_delta <= timezone.now():
+                return False
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = rt
+        return isinstance(client, Client) and rt.application_id == client.pk
 
     def _log_refresh_refusal(self, refresh_token: str, client: Client) -> None:
         checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
@@ -260,6 +424,35 @@ class BibloginOAuth2Validator(OAuth2Validator):
         request.client = request.access_token.application
         request.scopes = request.access_token.scope.split()
         return self.get_claim_dict(request)
+
+    def finalize_id_token(
+        self, id_token: Any, token: Any, token_handler: Any, request: OauthlibRequest
+    ) -> str:
+        signed: str = super().finalize_id_token(id_token, token, token_handler, request)
+        # DOT stored the row as ``request.id_token``; _create_access_token links it below.
+        request.biblogin_issued_id_token = (signed, request.id_token)
+        return signed
+
+    def _create_access_token(
+        self,
+        expires: Any,
+        request: OauthlibRequest,
+        token: Any,
+        source_refresh_token: Any = None,
+    ) -> Any:
+        # DOT verifies the ID token it is handed and reads its row back by ``jti``: this
+        # request has just signed and stored it, so _load_id_token gets it from here.
+        reset = _issued_id_token.set(getattr(request, "biblogin_issued_id_token", None))
+        try:
+            return super()._create_access_token(expires, request, token, source_refresh_token)
+        finally:
+            _issued_id_token.reset(reset)
+
+    def _load_id_token(self, token: Any) -> Any:
+        issued = _issued_id_token.get()
+        if issued is not None and issued[0] == token:
+            return issued[1]
+        return super()._load_id_token(token)
 
     def get_id_token_dictionary(
         self, token: Any, token_handler: Any, request: OauthlibRequest

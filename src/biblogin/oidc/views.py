@@ -17,12 +17,14 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.common import add_params_to_uri
@@ -63,6 +65,19 @@ def _query_without_plan(request: HttpRequest) -> list[tuple[str, str]]:
     ]
 
 
+def _validated_client(credentials: dict[str, Any]) -> Client | None:
+    """The client oauthlib just loaded and validated for this request (else read it)."""
+    oauth_request = credentials.get("request")
+    client = getattr(oauth_request, "client", None)
+    if isinstance(client, Client) and client.client_id == credentials["client_id"]:
+        return client
+    return (
+        Client.objects.select_related("service_requester")
+        .filter(client_id=credentials["client_id"])
+        .first()
+    )
+
+
 @method_decorator(never_cache, name="dispatch")
 class AuthorizationView(OAuthLibMixin, View):
     """R-LOGIN-1, R-LOGIN-11: the authorization endpoint.
@@ -79,13 +94,11 @@ class AuthorizationView(OAuthLibMixin, View):
             return self._error(error, client=None)
         except (ValueError, TypeError, UnicodeError):
             return self._bad_request()
-        client = (
-            Client.objects.select_related("service_requester")
-            .filter(client_id=credentials["client_id"])
-            .first()
-        )
+        client = _validated_client(credentials)
         if client is None:  # validated a moment ago; deleted meanwhile
             return self._bad_request()
+        # oauthlib validates the request again when it issues the code: give it this client.
+        credentials["client"] = client
         if isinstance(credentials.get("ui_locales"), list):
             credentials["ui_locales"] = " ".join(credentials["ui_locales"])
         if "resource" in request.GET:
@@ -232,6 +245,19 @@ class TokenView(dot_views.TokenView):
                 headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
             )
         return self.authorization_flow_token_response(request)
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        if app_authorized.has_listeners(self):
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        # DOT reads the new access token back only to send ``app_authorized``; nobody listens.
+        _url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for key, value in headers.items():
+            response[key] = value
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
