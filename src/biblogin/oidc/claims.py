@@ -7,7 +7,6 @@ down to what the client is allowed and the scopes granted (R-SEC-2).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from biblogin.common import cpr as cprlib
@@ -16,7 +15,7 @@ from biblogin.login.constants import IdentityProvider
 from biblogin.login.models import Authentication, Identity
 from biblogin.oidc.models import CLAIM_SCOPE, Claim, Client, Scope
 from biblogin.patrons import selectors as culr
-from biblogin.patrons.models import AccountIdType, Patron
+from biblogin.patrons.models import AccountIdType
 from biblogin.registry import selectors as registry
 
 ALWAYS = ("sub", "acr", "amr", "auth_time")
@@ -31,56 +30,46 @@ def pairwise_subject(*, agency_id: str, user_key: str) -> str:
     return keyed_hash(f"{agency_id}\x00{user_key}", purpose="oidc-sub")
 
 
-@dataclass(frozen=True)
-class CulrView:
-    """What CULR says about the person of a login, and whether the client may see it."""
+def _culr_read(identity: Identity, cpr: str | None) -> culr.PatronAccounts:
+    """R-LOGIN-7: read CULR by CPR when the identity has one, else by (agency, local ID).
 
-    patron: Patron | None
-    revealed: bool
-    account_known: bool
-
-
-def _culr_view(identity: Identity, authentication: Authentication) -> CulrView:
-    """R-LOGIN-7 and R-LOGIN-9: consult CULR, and hide it after a PIN at a non-CULR library."""
-    cpr = identity.cpr
-    if identity.idp == IdentityProvider.MITID:
-        patron = culr.patron_get_by_cpr(cpr=cpr) if cpr else None
-        return CulrView(patron=patron, revealed=patron is not None, account_known=bool(patron))
-    agency = registry.agency_get(agency_id=identity.agency_id)
-    local_account = (
-        culr.account_get_local(agency_id=identity.agency_id, local_id=identity.library_user_id)
-        if identity.library_user_id
-        else None
-    )
+    One query brings the patron and its accounts; "active" and "revealed" are decided after.
+    """
     if cpr:
-        patron = culr.patron_get_by_cpr(cpr=cpr)
-        account_known = local_account is not None or (
-            culr.account_get_cpr(agency_id=identity.agency_id, cpr=cpr) is not None
+        return culr.patron_accounts_get_by_cpr(cpr=cpr)
+    if identity.idp != IdentityProvider.MITID and identity.library_user_id:
+        return culr.patron_accounts_get_by_local_id(
+            agency_id=identity.agency_id, local_id=identity.library_user_id
         )
-    else:
-        patron = local_account.patron if local_account and local_account.patron.is_active else None
-        account_known = local_account is not None
-    if agency is None or not agency.culr_sync:
-        # R-LOGIN-9: a PIN at a library that does not deliver to CULR reveals nothing of it.
-        return CulrView(patron=None, revealed=False, account_known=account_known)
-    return CulrView(patron=patron, revealed=patron is not None, account_known=account_known)
+    return culr.PatronAccounts()
 
 
-def _municipality_agency_id(municipality_no: int | None) -> str | None:
-    if municipality_no is None:
-        return None
-    agency = registry.agency_home_for_municipality(municipality_no=municipality_no)
-    return agency.agency_id if agency else None
+def _culr_knows_account(identity: Identity, cpr: str | None, found: culr.PatronAccounts) -> bool:
+    """R-LOGIN-9: tell whether CULR knows the account logged in with (for ``culrDataOmitted``)."""
+    if not cpr:
+        # Read by (agency, local ID): whatever was found is that very account.
+        return found.patron is not None
+    # Read by CPR: the CPR's patron is the only one a CPR account at the agency can belong to.
+    if found.has_cpr_account(agency_id=identity.agency_id):
+        return True
+    if not identity.library_user_id:
+        return False
+    if found.has_local_account(agency_id=identity.agency_id, local_id=identity.library_user_id):
+        return True
+    # The local ID may be another CULR patron's than the CPR's: only the register can tell.
+    local = culr.account_get_local(agency_id=identity.agency_id, local_id=identity.library_user_id)
+    return local is not None
 
 
-def _logged_in_branch_id(authentication: Authentication) -> str | None:
+def _logged_in_branch_id(
+    authentication: Authentication, agencies: registry.AgencyLookup
+) -> str | None:
     """The branch logged in from, else the login agency's main branch (same ID) if it has one."""
     if authentication.branch_id:
         return authentication.branch_id
     if not authentication.agency_id:
         return None
-    main = registry.branch_get(branch_id=authentication.agency_id)
-    return main.branch_id if main and main.agency.agency_id == authentication.agency_id else None
+    return agencies.main_branch_id(authentication.agency_id)
 
 
 def claims_for(
@@ -93,19 +82,55 @@ def claims_for(
     """Return the claims for this login, as this client may see them with these scopes.
 
     ``subject``: the ``sub`` already given for this grant (refresh, userinfo), kept as it was.
+    Reads CULR once and the registry once, fresh on every call (R-VIP-11); a claim the client
+    will not get is not looked up.
     """
     identity = authentication.identity
-    view = _culr_view(identity, authentication)
-    patron = view.patron if view.revealed else None
-    cpr_allowed = Claim.CPR in client.allowed_claims and Scope.CPR in set(scopes)
+    granted = set(scopes)
+    allowed = set(client.allowed_claims)
+    wanted = {name for name in Claim.values if name in allowed and CLAIM_SCOPE[name] in granted}
+    is_mitid = identity.idp == IdentityProvider.MITID
+    is_borchk = identity.idp == IdentityProvider.BORCHK
+    identity_cpr = identity.cpr
+
+    found = _culr_read(identity, identity_cpr)
+    candidate = found.active_patron
+    # Every registry row the claims may need, in one read: the library logged in at (R-LOGIN-9),
+    # the agency whose main branch may be loggedInBranchId, the home library of the municipality.
+    branch_agency = (
+        authentication.agency_id
+        if Claim.LOGGED_IN_BRANCH_ID in wanted and not authentication.branch_id
+        else ""
+    )
+    municipalities = (
+        [
+            candidate.municipality_no if candidate else None,
+            identity.municipality_no if is_borchk else None,
+        ]
+        if Claim.MUNICIPALITY_AGENCY_ID in wanted
+        else []
+    )
+    agencies = registry.agency_lookup(
+        agency_ids=[a for a in ("" if is_mitid else identity.agency_id, branch_agency) if a],
+        municipality_nos=municipalities,
+    )
+
+    login_agency = None if is_mitid else agencies.agency(identity.agency_id)
+    if is_mitid:
+        patron = candidate
+    else:
+        # R-LOGIN-9: a PIN at a library that does not deliver to CULR reveals nothing of it.
+        patron = candidate if login_agency is not None and login_agency.culr_sync else None
+    revealed = patron is not None
+    cpr_allowed = Claim.CPR in client.allowed_claims and Scope.CPR in granted
     # The person's CPR: from MitID or the library, or from CULR once CULR is revealed.
-    cpr = identity.cpr or (patron.cpr if patron else None)
+    cpr = identity_cpr or (patron.cpr if patron else None)
 
     def user_id_value(value: str, is_cpr: bool) -> str | None:
         # R-SEC-2: a CPR used as user ID is only given to clients allowed the cpr claim.
         return (value if cpr_allowed else None) if is_cpr else value
 
-    if identity.idp == IdentityProvider.MITID or identity.user_id_is_cpr:
+    if is_mitid or identity.user_id_is_cpr:
         user_id = user_id_value(cpr or "", True) if cpr else None
         login_user_key = cpr or ""
     else:
@@ -114,60 +139,75 @@ def claims_for(
 
     if patron is not None:
         sub = str(patron.guid)
-        agencies = [
-            {
-                "agencyId": account.agency_id,
-                "userId": (
-                    user_id_value(patron.cpr or "", True)
-                    if account.id_type == AccountIdType.CPR
-                    else account.local_id
-                ),
-                "userIdType": account.id_type,
-            }
-            for account in culr.accounts_for_patron(patron=patron)
-        ]
+        agencies_claim = []
+        if Claim.AGENCIES in wanted:
+            patron_cpr = patron.cpr or ""
+            agencies_claim = [
+                {
+                    "agencyId": account.agency_id,
+                    "userId": (
+                        user_id_value(patron_cpr, True)
+                        if account.id_type == AccountIdType.CPR
+                        else account.local_id
+                    ),
+                    "userIdType": account.id_type,
+                }
+                for account in found.accounts
+            ]
         municipality_no = patron.municipality_no
     else:
         sub = pairwise_subject(agency_id=authentication.agency_id, user_key=login_user_key)
-        agencies = []
-        if identity.idp == IdentityProvider.BORCHK:
-            agencies = [
+        agencies_claim = []
+        if is_borchk:
+            agencies_claim = [
                 {
                     "agencyId": identity.agency_id,
                     "userId": user_id,
                     "userIdType": AccountIdType.CPR if identity.user_id_is_cpr else "LOCAL",
                 }
             ]
-        agency = registry.agency_get(agency_id=identity.agency_id) if identity.agency_id else None
         # R-LOGIN-9: no municipality after a PIN at a library outside CULR.
         municipality_no = (
             identity.municipality_no
-            if identity.idp == IdentityProvider.BORCHK and agency is not None and agency.culr_sync
+            if is_borchk and login_agency is not None and login_agency.culr_sync
             else None
         )
 
+    municipality_agency_id = (
+        agencies.home_agency_id(municipality_no)
+        if Claim.MUNICIPALITY_AGENCY_ID in wanted and municipality_no is not None
+        else None
+    )
+    branch_id = (
+        _logged_in_branch_id(authentication, agencies)
+        if Claim.LOGGED_IN_BRANCH_ID in wanted
+        else None
+    )
     birth = cprlib.birth_date(cpr) if cpr else None
     values: dict[str, Any] = {
         Claim.USER_ID: user_id,
         Claim.UNIQUE_ID: str(patron.guid) if patron else None,
-        Claim.AGENCIES: agencies,
+        Claim.AGENCIES: agencies_claim,
         Claim.MUNICIPALITY: f"{municipality_no:03d}" if municipality_no is not None else None,
-        Claim.MUNICIPALITY_AGENCY_ID: _municipality_agency_id(municipality_no),
+        Claim.MUNICIPALITY_AGENCY_ID: municipality_agency_id,
         Claim.LOGGED_IN_AGENCY_ID: authentication.agency_id or None,
-        Claim.LOGGED_IN_BRANCH_ID: _logged_in_branch_id(authentication),
+        Claim.LOGGED_IN_BRANCH_ID: branch_id,
         Claim.IDP_USED: identity.idp,
-        Claim.BLOCKED: identity.blocked if identity.idp == IdentityProvider.BORCHK else None,
+        Claim.BLOCKED: identity.blocked if is_borchk else None,
         Claim.BIRTH_YEAR: birth.year if birth else None,
         Claim.BIRTH_DATE: birth.isoformat() if birth else None,
         Claim.GENDER: cprlib.gender(cpr) if cpr else None,
         Claim.CPR: cpr,
     }
-    if identity.idp == IdentityProvider.BORCHK and not view.revealed and view.account_known:
+    if (
+        is_borchk
+        and not revealed
+        and Claim.CULR_DATA_OMITTED in wanted
+        and _culr_knows_account(identity, identity_cpr, found)
+    ):
         # R-LOGIN-9: tell the client that CULR knows this account but was not shown.
         values[Claim.CULR_DATA_OMITTED] = True
 
-    granted = set(scopes)
-    allowed = set(client.allowed_claims)
     result: dict[str, Any] = {
         "sub": subject or sub,
         "acr": authentication.acr,
@@ -175,6 +215,6 @@ def claims_for(
         "auth_time": int(authentication.auth_time.timestamp()),
     }
     for name, value in values.items():
-        if name in allowed and CLAIM_SCOPE[name] in granted:
+        if name in wanted:
             result[str(name)] = value
     return result

@@ -8,6 +8,7 @@ Deactivated patrons (no accounts left, R-CULR-4) are not found unless asked for.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from biblogin.common.cpr_crypto import cpr_hash
 from biblogin.common.errors import ApplicationError
@@ -75,9 +76,85 @@ def account_get_cpr(*, agency_id: str, cpr: str) -> Account | None:
     )
 
 
+# A patron has one CPR account per agency and a local ID is unique per agency: a total order.
+_ACCOUNT_ORDER = ("agency_id", "id_type", "local_id")
+
+
 def accounts_for_patron(*, patron: Patron) -> list[Account]:
     """Return the patron's accounts, ordered by agency ID, CPR account before local ones."""
-    return list(Account.objects.filter(patron=patron).order_by("agency_id", "id_type", "local_id"))
+    return list(Account.objects.filter(patron=patron).order_by(*_ACCOUNT_ORDER))
+
+
+@dataclass(frozen=True)
+class PatronAccounts:
+    """A patron as stored (also a deactivated one, R-CULR-4) with all its accounts, or nothing."""
+
+    patron: Patron | None = None
+    # Ordered as ``accounts_for_patron`` orders them.
+    accounts: list[Account] = field(default_factory=list)
+
+    @property
+    def active_patron(self) -> Patron | None:
+        """The patron if active: what ``patron_get_by_cpr`` / ``patron_get_by_local_id`` give."""
+        return self.patron if self.patron is not None and self.patron.is_active else None
+
+    def has_cpr_account(self, *, agency_id: str) -> bool:
+        """Tell whether the patron has a CPR account at this agency (as ``account_get_cpr``)."""
+        try:
+            agency = parse_agency_id(agency_id)
+        except ApplicationError:
+            return False
+        return any(a.agency_id == agency and a.id_type == AccountIdType.CPR for a in self.accounts)
+
+    def has_local_account(self, *, agency_id: str, local_id: str) -> bool:
+        """Tell whether the patron holds this LOCAL account (as ``account_get_local``)."""
+        try:
+            agency, local = parse_agency_id(agency_id), parse_local_id(local_id)
+        except ApplicationError:
+            return False
+        return any(
+            a.agency_id == agency and a.id_type == AccountIdType.LOCAL and a.local_id == local
+            for a in self.accounts
+        )
+
+
+def patron_accounts_get_by_cpr(*, cpr: str) -> PatronAccounts:
+    """Return the patron with this CPR, active or not, and its accounts: one query as a rule."""
+    try:
+        digest = cpr_hash(parse_cpr(cpr))
+    except ApplicationError:
+        return PatronAccounts()
+    accounts = list(
+        Account.objects.select_related("patron")
+        .filter(patron__cpr_hash=digest)
+        .order_by(*_ACCOUNT_ORDER)
+    )
+    if accounts:
+        return PatronAccounts(patron=accounts[0].patron, accounts=accounts)
+    # A patron without accounts (just created, or deactivated) needs a read of its own.
+    return PatronAccounts(patron=Patron.objects.filter(cpr_hash=digest).first())
+
+
+def patron_accounts_get_by_local_id(*, agency_id: str, local_id: str) -> PatronAccounts:
+    """Return the patron holding this LOCAL account, active or not, and all its accounts (1 query).
+
+    Nothing found means no such account, as ``account_get_local`` would say.
+    """
+    try:
+        agency, local = parse_agency_id(agency_id), parse_local_id(local_id)
+    except ApplicationError:
+        return PatronAccounts()
+    # The local ID is unique per agency, so the join names at most one patron and no row twice.
+    accounts = list(
+        Account.objects.select_related("patron")
+        .filter(
+            patron__accounts__agency_id=agency,
+            patron__accounts__id_type=AccountIdType.LOCAL,
+            patron__accounts__local_id=local,
+        )
+        .order_by(*_ACCOUNT_ORDER)
+    )
+    return PatronAccounts(patron=accounts[0].patron if accounts else None, accounts=accounts)
 
 
 def accounts_at_agency(*, agency_id: str) -> list[Account]:

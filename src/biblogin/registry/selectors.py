@@ -7,6 +7,7 @@ saved by staff is what the very next request sees.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,14 +47,22 @@ _ALL_ID_TYPES = {*_ID_PARAMETER_TYPES, OrderUserParameterType.USER_ID}
 _STOPS_IN_ORDER = Prefetch("mobile_stops", queryset=MobileStop.objects.order_by("position", "id"))
 
 
-def agency_get(*, agency_id: str) -> Agency | None:
-    """Return the active or invisible agency with this ID; deleted and unknown give None."""
+def _clean_agency_id(agency_id: object) -> str | None:
+    """Return the agency ID trimmed if it is six ASCII digits, else None (it names nothing)."""
     if not isinstance(agency_id, str):
         return None
     agency_id = agency_id.strip()
     if len(agency_id) != 6 or not (agency_id.isascii() and agency_id.isdigit()):
         return None
-    return Agency.objects.filter(agency_id=agency_id, status__in=_VISIBLE_STATUSES).first()
+    return agency_id
+
+
+def agency_get(*, agency_id: str) -> Agency | None:
+    """Return the active or invisible agency with this ID; deleted and unknown give None."""
+    cleaned = _clean_agency_id(agency_id)
+    if cleaned is None:
+        return None
+    return Agency.objects.filter(agency_id=cleaned, status__in=_VISIBLE_STATUSES).first()
 
 
 def agencies_get_many(*, agency_ids: list[str]) -> list[Agency]:
@@ -214,6 +223,17 @@ def branch_get(*, branch_id: str) -> Branch | None:
     )
 
 
+def branch_agency_id(*, branch_id: str) -> str | None:
+    """Return the agency ID of this branch if its agency is not deleted (as ``branch_get``)."""
+    if not isinstance(branch_id, str) or not branch_id.strip():
+        return None
+    return (
+        Branch.objects.filter(branch_id=branch_id.strip(), agency__status__in=_VISIBLE_STATUSES)
+        .values_list("agency__agency_id", flat=True)
+        .first()
+    )
+
+
 def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> list[Branch]:
     """Return the pickup branches (R-VIP-10) of these agencies, in the agencies' order.
 
@@ -276,3 +296,104 @@ def agency_home_for_municipality(*, municipality_no: int) -> Agency | None:
         )
         .first()
     )
+
+
+@dataclass(frozen=True)
+class AgencyFacts:
+    """The few facts of a visible agency that the claims of a login need (R-LOGIN-8, R-LOGIN-9)."""
+
+    agency_id: str
+    culr_sync: bool
+    # A branch with the agency's own ID: its main library.
+    has_main_branch: bool
+
+
+@dataclass(frozen=True)
+class AgencyLookup:
+    """Agencies and home libraries read together in one query, answering as the selectors would.
+
+    Only what was asked for can be answered: asking for more is a programming error, not "none".
+    """
+
+    agencies: dict[str, AgencyFacts]
+    homes: dict[int, str | None]
+    asked_ids: frozenset[str]
+
+    def agency(self, agency_id: str) -> AgencyFacts | None:
+        """Return what ``agency_get`` would: the visible agency with this ID, else None."""
+        cleaned = _clean_agency_id(agency_id)
+        if cleaned is None:
+            return None
+        if cleaned not in self.asked_ids:
+            raise ValueError(f"agency {cleaned} was not read")
+        return self.agencies.get(cleaned)
+
+    def home_agency_id(self, municipality_no: int) -> str | None:
+        """Return the ID of ``agency_home_for_municipality``'s answer, else None."""
+        if not _is_municipality_no(municipality_no):
+            return None
+        if municipality_no not in self.homes:
+            raise ValueError(f"municipality {municipality_no} was not read")
+        return self.homes[municipality_no]
+
+    def main_branch_id(self, agency_id: str) -> str | None:
+        """Return the branch with the agency's own ID if it belongs to that very agency, else None.
+
+        What ``branch_get(branch_id=agency_id)`` gives when its agency has exactly that ID.
+        """
+        if _clean_agency_id(agency_id) != agency_id:
+            # Untrimmed or not six digits: only data outside the validators could match, so ask
+            # the branch table as branch_get would rather than guess.
+            owner = branch_agency_id(branch_id=agency_id)
+            return agency_id.strip() if owner is not None and owner == agency_id else None
+        facts = self.agency(agency_id)
+        return agency_id if facts is not None and facts.has_main_branch else None
+
+
+def _is_municipality_no(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def agency_lookup(
+    *, agency_ids: Iterable[str], municipality_nos: Iterable[int | None] = ()
+) -> AgencyLookup:
+    """Read agencies, their main branches and municipalities' public libraries in one query.
+
+    Answers as ``agency_get``, ``branch_get`` (the branch with the agency's own ID) and
+    ``agency_home_for_municipality`` would. A fresh read on each call (R-VIP-11).
+    """
+    ids = frozenset(c for c in map(_clean_agency_id, agency_ids) if c is not None)
+    municipalities = {m for m in municipality_nos if m is not None and _is_municipality_no(m)}
+    if not ids and not municipalities:
+        return AgencyLookup(agencies={}, homes={}, asked_ids=ids)
+    # One row per (agency, branch); a LEFT JOIN is cheaper to build than an EXISTS per agency,
+    # and an agency has a few dozen branches at most.
+    rows = (
+        Agency.objects.filter(status__in=_VISIBLE_STATUSES)
+        .filter(
+            Q(agency_id__in=ids)
+            | Q(agency_type=AgencyType.FOLKEBIBLIOTEK, municipality_no__in=municipalities)
+        )
+        .values_list(
+            "agency_id", "agency_type", "municipality_no", "culr_sync", "branches__branch_id"
+        )
+    )
+    culr_syncs: dict[str, bool] = {}
+    with_main_branch: set[str] = set()
+    candidates: dict[int, set[str]] = {}
+    for agency_id, agency_type, municipality_no, culr_sync, branch_id in rows:
+        if agency_id in ids:
+            culr_syncs[agency_id] = bool(culr_sync)
+            if branch_id == agency_id:
+                with_main_branch.add(agency_id)
+        if agency_type == AgencyType.FOLKEBIBLIOTEK and municipality_no in municipalities:
+            candidates.setdefault(municipality_no, set()).add(agency_id)
+    agencies = {a: AgencyFacts(a, sync, a in with_main_branch) for a, sync in culr_syncs.items()}
+    homes = {m: _home_agency_id(m, candidates.get(m, ())) for m in municipalities}
+    return AgencyLookup(agencies=agencies, homes=homes, asked_ids=ids)
+
+
+def _home_agency_id(municipality_no: int, agency_ids: Iterable[str]) -> str | None:
+    # agency_home_for_municipality's order: the conventional ID first, then by ID.
+    conventional = f"7{municipality_no:03d}00"
+    return min(agency_ids, key=lambda a: (a != conventional, a), default=None)
