@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 
 from biblogin.audit.models import AuditEvent
+from biblogin.borrowercheck import throttling
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
-from biblogin.login import throttling
 from tests.oidc_flow import OIDCFlow
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from biblogin.integrations.library_systems.protocol import (
 )
 from biblogin.integrations.library_systems.selectors import library_system_for
 from biblogin.registry.models import Agency, AgencyType, UserIdKind
-from biblogin.registry.selectors import agency_get, agency_is_licensed_for, agency_user_id_kinds
+from biblogin.registry.selectors import agency_get_with_licence, agency_user_id_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,40 @@ class BorrowerCheckResult:
         )
 
     __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class RegistryVerdict:
+    """The registry's part of a check (rules 3-5): the agency, and the status it gives, if any.
+
+    A caller that tells these statuses before the user types a PIN (the login page) reads the
+    verdict once and hands it to ``borrower_check``, which then does not read the registry again
+    in the same request. Only a verdict for the same service requester and agency is used.
+    """
+
+    service_requester: str
+    agency_id: str
+    agency: Agency | None
+    # None: the registry lets this service requester check borrowers at this agency.
+    status: BorrowerCheckStatus | None = None
+
+
+def borrower_check_registry(*, service_requester: str, agency_id: str) -> RegistryVerdict:
+    """Apply the registry's rules 3-5 of ``borrower_check`` to this agency, read afresh."""
+    agency, licensed = agency_get_with_licence(
+        agency_id=agency_id, service_requester=service_requester
+    )
+    verdict: BorrowerCheckStatus | None = None
+    if agency is None:
+        verdict = BorrowerCheckStatus.LIBRARY_NOT_FOUND
+    elif not agency.borrower_check:  # R-VIP-3
+        verdict = BorrowerCheckStatus.BORROWERCHECK_NOT_ALLOWED
+    elif not licensed:
+        # R-VIP-4: only service requesters the agency has opted in.
+        verdict = BorrowerCheckStatus.SERVICE_NOT_LICENSED
+    return RegistryVerdict(
+        service_requester=service_requester, agency_id=agency_id, agency=agency, status=verdict
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +195,7 @@ def _check(
     password: object,
     pin_required: bool,
     municipality_no: int | None,
+    registry_verdict: RegistryVerdict | None,
 ) -> BorrowerCheckResult:
     status = BorrowerCheckStatus
     # A caller's missing PIN (None) must never turn a check into a look-up without PIN.
@@ -184,15 +219,22 @@ def _check(
     # 2. No user.
     if not trimmed_user_id or (pin_required and not pin):
         return BorrowerCheckResult(status=status.NO_USER_IN_REQUEST, agency_id=agency_id)
-    # 3. The registry (read afresh on every check, R-VIP-11).
-    agency: Agency | None = agency_get(agency_id=agency_id)
-    if agency is None:
-        return BorrowerCheckResult(status=status.LIBRARY_NOT_FOUND, agency_id=agency_id)
-    if not agency.borrower_check:  # R-VIP-3
-        return BorrowerCheckResult(status=status.BORROWERCHECK_NOT_ALLOWED, agency_id=agency_id)
-    # R-VIP-4: only service requesters the agency has opted in.
-    if not agency_is_licensed_for(agency=agency, service_requester=service_requester.strip()):
-        return BorrowerCheckResult(status=status.SERVICE_NOT_LICENSED, agency_id=agency_id)
+    # 3. The registry, read afresh for each request (R-VIP-11): a verdict the caller read earlier
+    # in this request is as fresh, so it is not read twice.
+    verdict = registry_verdict
+    if (
+        verdict is None
+        or verdict.agency_id != agency_id
+        or verdict.service_requester != service_requester.strip()
+    ):
+        verdict = borrower_check_registry(
+            service_requester=service_requester.strip(), agency_id=agency_id
+        )
+    if verdict.status is not None or verdict.agency is None:
+        return BorrowerCheckResult(
+            status=verdict.status or status.LIBRARY_NOT_FOUND, agency_id=agency_id
+        )
+    agency: Agency = verdict.agency
     # 4. R-BC-4: normalise by what users type at this agency.
     normalised = user_id_normalise(
         user_id=trimmed_user_id, user_id_kinds=agency_user_id_kinds(agency=agency)
@@ -265,6 +307,7 @@ def borrower_check(
     user_id: str,
     password: str,
     municipality_no: int | None = None,
+    registry_verdict: RegistryVerdict | None = None,
 ) -> BorrowerCheckResult:
     """Check a user ID and PIN at an agency's library system, under the registry's rules.
 
@@ -285,7 +328,8 @@ def borrower_check(
        is not a public library, ``borrower_not_in_municipality`` when the borrower lives elsewhere.
     9. ``ok``, with blocked, municipality, name, e-mail, the borrower's CPR and reference.
 
-    The PIN is never stored, logged, or put in the result (R-BC-5).
+    The PIN is never stored, logged, or put in the result (R-BC-5). ``registry_verdict``: the
+    answer of ``borrower_check_registry`` for this request, if the caller already has it.
     """
     started = time.monotonic()
     result = _check(
@@ -295,6 +339,7 @@ def borrower_check(
         password=password,
         pin_required=True,
         municipality_no=municipality_no,
+        registry_verdict=registry_verdict,
     )
     _logged("borrower check", started, result, service_requester)
     return result
@@ -320,6 +365,7 @@ def borrower_lookup(
         password=None,
         pin_required=False,
         municipality_no=municipality_no,
+        registry_verdict=None,
     )
     _logged("borrower lookup", started, result, service_requester)
     return result

@@ -12,10 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
+from biblogin.borrowercheck.services import RegistryVerdict
+from biblogin.borrowercheck.throttling import client_ip
 from biblogin.common.models import User
 from biblogin.integrations.mitid_broker.client import MitIDIdentity
 from biblogin.login import services
-from biblogin.login.throttling import client_ip
 from biblogin.oidc.models import Client
 
 
@@ -39,6 +40,7 @@ class LibraryLoginBackend(_IdentityBackend):
         password: str | None = None,
         client: Client | None = None,
         branch_id: str = "",
+        registry_verdict: RegistryVerdict | None = None,
         **kwargs: Any,
     ) -> User | None:
         if agency_id is None or user_id is None or password is None or client is None:
@@ -50,6 +52,7 @@ class LibraryLoginBackend(_IdentityBackend):
             password=password,
             ip=client_ip(request) if request is not None else "",
             branch_id=branch_id,
+            registry_verdict=registry_verdict,
         )
         if request is not None:
             request.library_login_outcome = outcome  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from django.contrib.sessions.backends.base import SessionBase
 
+from biblogin.borrowercheck.services import borrower_check_registry
 from biblogin.login.constants import IdentityProvider
 from biblogin.login.journey import LoginRequest, acr_satisfies, recent_logins
 from biblogin.login.models import Authentication
@@ -37,14 +38,11 @@ def recent_login_pick(
         if not acr_satisfies(entry.acr, login_request.min_acr):
             continue
         if entry.idp == IdentityProvider.BORCHK:
-            agency = registry.agency_get(agency_id=entry.agency)
-            if (
-                agency is None
-                or not agency.borrower_check
-                or not registry.agency_is_licensed_for(
-                    agency=agency, service_requester=client.service_requester.name
-                )
-            ):
+            # The borrower check's registry rules, as a new library login would meet them.
+            verdict = borrower_check_registry(
+                service_requester=client.service_requester.name, agency_id=entry.agency
+            )
+            if verdict.status is not None:
                 continue
         authentication = (
             Authentication.objects.select_related("identity__user")

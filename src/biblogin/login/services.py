@@ -18,8 +18,15 @@ from biblogin.audit.services import audit_event_record
 from biblogin.borrowercheck.services import (
     BorrowerCheckResult,
     BorrowerCheckStatus,
+    RegistryVerdict,
     borrower_check,
     user_id_normalise,
+)
+from biblogin.borrowercheck.throttling import (
+    ThrottleState,
+    throttle_check,
+    throttle_failure,
+    throttle_success,
 )
 from biblogin.common.cpr import mask_cpr
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr, keyed_hash
@@ -34,12 +41,6 @@ from biblogin.login.constants import (
 )
 from biblogin.login.journey import acr_satisfies
 from biblogin.login.models import Authentication, Identity
-from biblogin.login.throttling import (
-    ThrottleState,
-    throttle_check,
-    throttle_failure,
-    throttle_success,
-)
 from biblogin.oidc.models import Client
 from biblogin.patrons import selectors as culr
 from biblogin.patrons import services as culr_services
@@ -53,10 +54,12 @@ def _identity_key(idp: str, agency_id: str, user_key: str) -> str:
     return keyed_hash(f"{idp}\x00{agency_id}\x00{user_key}", purpose="login-identity")
 
 
-def _identity_get_or_create(*, idp: str, agency_id: str, user_key: str) -> Identity:
-    """Return the identity for this key, creating it and its Django user on first login."""
+def _identity_locked(*, idp: str, agency_id: str, user_key: str) -> Identity:
+    """Return the identity and its user, locked in the caller's transaction; create on first use."""
     key = _identity_key(idp, agency_id, user_key)
-    identity = Identity.objects.select_related("user").filter(key=key).first()
+    # ``of``: lock the identity only, not its user (PostgreSQL; SQLite locks the database).
+    locked = Identity.objects.select_for_update(of=("self",)).select_related("user")
+    identity = locked.filter(key=key).first()
     if identity is not None:
         return identity
     user_model = get_user_model()
@@ -66,10 +69,11 @@ def _identity_get_or_create(*, idp: str, agency_id: str, user_key: str) -> Ident
             user = user_model(username=f"{idp}-{key[:40]}")
             user.set_unusable_password()
             user.save()
+            # Our own insert: the row stays locked to us until the caller's transaction ends.
             return Identity.objects.create(user=user, idp=idp, key=key, agency_id=agency_id)
     except IntegrityError:
         # A concurrent first login of the same person made it first.
-        return Identity.objects.select_related("user").get(key=key)
+        return locked.get(key=key)
 
 
 def _authentication_create(
@@ -115,21 +119,37 @@ def _subject_for_log(agency_id: str, user_id: str, is_cpr: bool) -> str:
     return f"{agency_id}:{mask_cpr(user_id) if is_cpr else user_id[:64]}"
 
 
-@transaction.atomic
 def _library_identity_record(result: BorrowerCheckResult) -> Identity:
-    user_key = result.user_id
-    identity = _identity_get_or_create(
-        idp=IdentityProvider.BORCHK, agency_id=result.agency_id, user_key=user_key
-    )
-    identity = Identity.objects.select_for_update().get(pk=identity.pk)
+    """Return the identity of this library login, its facts as the library just gave them."""
+    idp, agency_id, user_key = IdentityProvider.BORCHK, result.agency_id, result.user_id
     cpr = result.user_id if result.user_id_is_cpr else result.cpr
-    identity.library_user_id = "" if result.user_id_is_cpr else result.user_id
-    identity.user_id_is_cpr = result.user_id_is_cpr
-    identity.cpr_encrypted = encrypt_cpr(cpr) if cpr else ""
-    identity.cpr_hash = cpr_hash(cpr) if cpr else ""
-    identity.blocked = result.blocked
-    identity.municipality_no = result.municipality_no
-    identity.save()
+    facts = {
+        "library_user_id": "" if result.user_id_is_cpr else result.user_id,
+        "user_id_is_cpr": result.user_id_is_cpr,
+        # The keyed hash tells whether the CPR changed (its encryption differs every time).
+        "cpr_hash": cpr_hash(cpr) if cpr else "",
+        "blocked": result.blocked,
+        "municipality_no": result.municipality_no,
+    }
+
+    def up_to_date(identity: Identity) -> bool:
+        return bool(identity.cpr_encrypted) == bool(cpr) and all(
+            getattr(identity, name) == value for name, value in facts.items()
+        )
+
+    # Most logins bring nothing new: then a plain read does, with no transaction and no lock.
+    # A concurrent login writing other facts meanwhile is simply ordered after this one.
+    key = _identity_key(idp, agency_id, user_key)
+    identity = Identity.objects.select_related("user").filter(key=key).first()
+    if identity is not None and up_to_date(identity):
+        return identity
+    with transaction.atomic():
+        identity = _identity_locked(idp=idp, agency_id=agency_id, user_key=user_key)
+        if not up_to_date(identity):
+            for name, value in facts.items():
+                setattr(identity, name, value)
+            identity.cpr_encrypted = encrypt_cpr(cpr) if cpr else ""
+            identity.save()
     return identity
 
 
@@ -141,13 +161,19 @@ def library_login(
     password: str,
     ip: str,
     branch_id: str = "",
+    registry_verdict: RegistryVerdict | None = None,
 ) -> LibraryLoginOutcome:
     """Log in with a library's user ID and PIN through the borrower check (R-LOGIN-4).
 
     R-LOGIN-5: throttling is checked before the borrower check is called; ``borrower_not_found``
     counts against the (agency, user ID) pair and the IP; success resets the pair.
+    ``registry_verdict``: the registry's answer for this agency, if the caller read it in this
+    request (the login page does, to tell it before the PIN is typed).
     """
-    agency = registry.agency_get(agency_id=agency_id) if isinstance(agency_id, str) else None
+    if registry_verdict is not None and registry_verdict.agency_id == agency_id:
+        agency = registry_verdict.agency  # read in this request: as fresh (R-VIP-11)
+    else:
+        agency = registry.agency_get(agency_id=agency_id) if isinstance(agency_id, str) else None
     kinds = registry.agency_user_id_kinds(agency=agency) if agency else []
     typed = user_id if isinstance(user_id, str) and len(user_id) <= _MAX_USER_ID else ""
     normalised = user_id_normalise(user_id=typed, user_id_kinds=kinds)
@@ -170,9 +196,12 @@ def library_login(
         agency_id=agency_id if isinstance(agency_id, str) else "",
         user_id=user_id if isinstance(user_id, str) else "",
         password=password if isinstance(password, str) else "",
+        registry_verdict=registry_verdict,
     )
     if result.status == BorrowerCheckStatus.BORROWER_NOT_FOUND:
-        state = throttle_failure(agency_id=pair_agency, user_id=normalised.value, ip=ip)
+        state = throttle_failure(
+            agency_id=pair_agency, user_id=normalised.value, ip=ip, checked=state
+        )
     if not result.ok:
         audit_event_record(
             action="login_failed",
@@ -195,7 +224,7 @@ def library_login(
             )
         return LibraryLoginOutcome(status=result.status, throttle=state)
 
-    throttle_success(agency_id=pair_agency, user_id=normalised.value)
+    throttle_success(agency_id=pair_agency, user_id=normalised.value, checked=state)
     identity = _library_identity_record(result)
     authentication = _authentication_create(
         identity=identity,
@@ -307,10 +336,7 @@ def mitid_login(
             details={"id_type": account.id_type, "rule": "R-LOGIN-7"},
         )
     patron = culr.patron_get_by_cpr(cpr=identity.cpr)
-    record = _identity_get_or_create(
-        idp=IdentityProvider.MITID, agency_id="", user_key=identity.cpr
-    )
-    record = Identity.objects.select_for_update().get(pk=record.pk)
+    record = _identity_locked(idp=IdentityProvider.MITID, agency_id="", user_key=identity.cpr)
     record.cpr_encrypted = encrypt_cpr(identity.cpr)
     record.cpr_hash = cpr_hash(identity.cpr)
     record.library_user_id = ""

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from biblogin.borrowercheck.services import BorrowerCheckStatus
+from biblogin.borrowercheck.services import BorrowerCheckStatus, borrower_check_registry
 from biblogin.common.models import User
 from biblogin.integrations.mitid_broker.client import (
     mitid_authorization_finish,
@@ -33,7 +33,7 @@ from biblogin.login.models import Authentication
 from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason, MitIDLoginOutcome
 from biblogin.oidc.models import Client
 from biblogin.registry import selectors as registry
-from biblogin.registry.models import Agency, AgencyType
+from biblogin.registry.models import AgencyType
 
 REMEMBER_COOKIE = "biblogin_library"
 REMEMBER_SECONDS = 365 * 24 * 3600
@@ -72,12 +72,6 @@ def _expired(request: HttpRequest) -> HttpResponse:
             ),
         },
         status=400,
-    )
-
-
-def _licensed(agency: Agency, client: Client) -> bool:
-    return agency.borrower_check and registry.agency_is_licensed_for(
-        agency=agency, service_requester=client.service_requester.name
     )
 
 
@@ -159,9 +153,15 @@ def picker(request: HttpRequest) -> HttpResponse:
         (plan.presel, _("Foreslået")),
         (request.COOKIES.get(REMEMBER_COOKIE), _("Dit bibliotek")),
     ):
-        agency = registry.agency_get(agency_id=agency_id) if agency_id else None
+        if not agency_id:
+            continue
+        # Offered only where a library login can work (R-LOGIN-3): the borrower check's rules.
+        verdict = borrower_check_registry(
+            service_requester=client.service_requester.name, agency_id=agency_id
+        )
+        agency = verdict.agency
         already = {s["agency"].agency_id for s in suggestions}
-        if agency is not None and agency.agency_id not in already and _licensed(agency, client):
+        if agency is not None and verdict.status is None and agency.agency_id not in already:
             suggestions.append({"agency": agency, "why": why})
     context = _base_context(plan, client) | {
         "form": form,
@@ -190,7 +190,12 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
     if plan.agency and plan.agency != agency_id:
         # R-LOGIN-3: ``agency`` locks the library.
         return HttpResponseRedirect(journey.login_entry_url(plan))
-    agency = registry.agency_get(agency_id=agency_id)
+    # The registry's answers need no PIN: say them before the user types anything. Read once:
+    # the borrower check below is handed this verdict instead of reading the registry again.
+    verdict = borrower_check_registry(
+        service_requester=client.service_requester.name, agency_id=agency_id
+    )
+    agency = verdict.agency
     kinds = registry.agency_user_id_kinds(agency=agency) if agency else []
     label = str(user_id_label(kinds))
     library_name = agency.name if agency else agency_id
@@ -200,16 +205,7 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
         "locked": bool(plan.agency),
         "user_id_label": label,
     }
-    # The registry's answers need no PIN: say them before the user types anything.
-    status: BorrowerCheckStatus | None = None
-    if agency is None:
-        status = BorrowerCheckStatus.LIBRARY_NOT_FOUND
-    elif not agency.borrower_check:
-        status = BorrowerCheckStatus.BORROWERCHECK_NOT_ALLOWED
-    elif not registry.agency_is_licensed_for(
-        agency=agency, service_requester=client.service_requester.name
-    ):
-        status = BorrowerCheckStatus.SERVICE_NOT_LICENSED
+    status = verdict.status
     if status is not None:
         context["message"] = status_message(
             status, library=library_name, client=client.display_name, user_id_label=label
@@ -241,6 +237,7 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
         password=form.cleaned_data["password"],
         client=client,
         branch_id=branch_id,
+        registry_verdict=verdict,
     )
     outcome: LibraryLoginOutcome = request.library_login_outcome  # type: ignore[attr-defined]
     if outcome.throttled:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, When
 
 from biblogin.registry.models import (
     Agency,
@@ -267,6 +267,27 @@ def agency_is_licensed_for(*, agency: Agency, service_requester: str) -> bool:
     return Agency.borrower_check_services.through.objects.filter(
         agency_id=agency.pk, servicerequester__name=service_requester
     ).exists()
+
+
+def agency_get_with_licence(
+    *, agency_id: str, service_requester: str
+) -> tuple[Agency | None, bool]:
+    """``agency_get`` and ``agency_is_licensed_for`` in one query (the borrower check's rules)."""
+    cleaned = _clean_agency_id(agency_id)
+    if cleaned is None:
+        return None, False
+    licence = Agency.borrower_check_services.through.objects.filter(
+        agency_id=OuterRef("pk"), servicerequester__name=service_requester
+    )
+    rows = (
+        Agency.objects.filter(agency_id=cleaned, status__in=_VISIBLE_STATUSES)
+        .annotate(licensed_for_requester=Exists(licence))
+        .order_by()[:1]  # the ID is unique: no ORDER BY to build
+    )
+    agency = next(iter(rows), None)
+    if agency is None:
+        return None, False
+    return agency, bool(getattr(agency, "licensed_for_requester", False))
 
 
 def agency_user_id_kinds(*, agency: Agency) -> list[str]:

@@ -56,8 +56,9 @@ def _looks_like_normalised_cpr(user_id: str) -> bool:
     return len(user_id) == 10 and user_id.isascii() and user_id.isdigit()
 
 
-def _as_borrower(borrower: SimBorrower) -> Borrower:
-    identifiers = list(borrower.identifiers.all())
+def _as_borrower(borrower: SimBorrower, identifiers: list[SimBorrowerId] | None = None) -> Borrower:
+    if identifiers is None:
+        identifiers = list(borrower.identifiers.all())
     return Borrower(
         borrower_ref=borrower.borrower_ref,
         name=borrower.name,
@@ -145,24 +146,36 @@ class SimulatedLibrarySystem:
 
     # -- borrowers ----------------------------------------------------------------------------
 
-    def _borrower_by_user_id(self, user_id: str) -> SimBorrower | None:
+    def _borrower_by_user_id(self, user_id: str) -> tuple[SimBorrower, list[SimBorrowerId]] | None:
+        """The borrower this user ID names, with all of their user IDs; None if nobody."""
         if _unusable(user_id):
             return None
-        wanted = Q(kind=SimBorrowerIdKind.BORROWER_NUMBER, value=user_id) | Q(
-            kind=SimBorrowerIdKind.EMAIL, value=user_id.lower()
-        )
+        wanted = [
+            (SimBorrowerIdKind.BORROWER_NUMBER.value, user_id),
+            (SimBorrowerIdKind.EMAIL.value, user_id.lower()),
+        ]
         if _looks_like_normalised_cpr(user_id):
-            wanted |= Q(kind=SimBorrowerIdKind.CPR, value=cpr_hash(user_id))
-        # One query whether or not the user exists (R-BC-2: the same work either way).
-        matches = list(
+            wanted.append((SimBorrowerIdKind.CPR.value, cpr_hash(user_id)))
+        condition = Q()
+        for kind, value in wanted:
+            # The agency in each term: each is then one look-up in the unique (agency, kind,
+            # value) index, however many borrowers the agency has.
+            condition |= Q(system__agency_id=self.agency_id, kind=kind, value=value)
+        matching = SimBorrowerId.objects.filter(condition)
+        # One query whether or not the user exists (R-BC-2: the same work either way); it
+        # brings every user ID of the matching borrowers too, for the answer.
+        rows = list(
             SimBorrowerId.objects.select_related("borrower").filter(
-                wanted, system__agency_id=self.agency_id
+                borrower_id__in=matching.values("borrower_id")
             )
         )
+        named = set(wanted)
+        matches = [i for i in rows if i.system_id == self.agency_id and (i.kind, i.value) in named]
         if not matches:
             return None
         matches.sort(key=lambda i: _KIND_PRIORITY.get(SimBorrowerIdKind(i.kind), 9))
-        return matches[0].borrower
+        borrower = matches[0].borrower
+        return borrower, [i for i in rows if i.borrower_id == borrower.pk]
 
     def _borrower_by_ref(self, borrower_ref: str) -> SimBorrower:
         borrower = (
@@ -179,21 +192,21 @@ class SimulatedLibrarySystem:
     def authenticate(self, *, user_id: str, password: str, timeout: float) -> Borrower:
         """Return the borrower whose ID and PIN these are, else raise ``BorrowerNotFound``."""
         self._cross_the_wire(timeout)
-        borrower = self._borrower_by_user_id(user_id)
+        found = self._borrower_by_user_id(user_id)
         # R-BC-2: an unknown user costs one Argon2 verification too (against a dummy hash),
         # so unknown user and wrong PIN take the same time and raise the same error.
-        stored_hash = borrower.pin_hash if borrower is not None else None
-        if not pin_verify(stored_hash=stored_hash, pin=password) or borrower is None:
+        stored_hash = found[0].pin_hash if found is not None else None
+        if not pin_verify(stored_hash=stored_hash, pin=password) or found is None:
             raise BorrowerNotFound("unknown user or wrong PIN")
-        return _as_borrower(borrower)
+        return _as_borrower(*found)
 
     def lookup(self, *, user_id: str, timeout: float) -> Borrower:
         """Return the borrower with this ID (no PIN), else raise ``BorrowerNotFound``."""
         self._cross_the_wire(timeout)
-        borrower = self._borrower_by_user_id(user_id)
-        if borrower is None:
+        found = self._borrower_by_user_id(user_id)
+        if found is None:
             raise BorrowerNotFound("unknown user")
-        return _as_borrower(borrower)
+        return _as_borrower(*found)
 
     def borrowers_export(self) -> Iterator[Borrower]:
         """Yield every borrower, for delivery to CULR by ``culr_sync`` agencies (R-CULR-2)."""
