@@ -132,7 +132,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     # A file, not memory: browser tests run a real server process on the test database.
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("BIBLOGIN_TEST_DB_NAME")
