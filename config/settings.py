@@ -159,7 +159,7 @@ else:
             "LOCATION": "biblogin_cache",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "biblogin.common.sessions"
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 
 AUTH_PASSWORD_VALIDATORS = [
