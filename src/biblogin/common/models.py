@@ -6,6 +6,9 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from biblogin.common.cpr import mask_cpr
+from biblogin.common.cpr_crypto import decrypt_cpr
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("oprettet"), auto_now_add=True)
@@ -13,6 +16,21 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class EncryptedCpr:
+    """For a model with a ``cpr_encrypted`` field: the CPR decrypted on use, and masked."""
+
+    cpr_encrypted: str
+
+    @property
+    def cpr(self) -> str | None:
+        return decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
+
+    @property
+    def cpr_masked(self) -> str:
+        cpr = self.cpr
+        return mask_cpr(cpr) if cpr else ""
 
 
 class User(AbstractUser):

@@ -7,11 +7,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from biblogin.common.cpr import mask_cpr
-from biblogin.common.cpr_crypto import decrypt_cpr
+from biblogin.common.models import EncryptedCpr
 from biblogin.login.constants import IdentityProvider
 
 
-class Identity(models.Model):
+class Identity(EncryptedCpr, models.Model):
     """One person as one identity provider knows them: a library account, or a MitID CPR.
 
     The Django user behind it has an unusable password and a username that reveals nothing;
@@ -41,10 +41,6 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idp} {self.agency_id} #{self.pk}"
-
-    @property
-    def cpr(self) -> str | None:
-        return decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
 
     @property
     def user_id_display(self) -> str:

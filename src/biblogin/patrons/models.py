@@ -7,12 +7,10 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from biblogin.common.cpr import mask_cpr
-from biblogin.common.cpr_crypto import decrypt_cpr
-from biblogin.common.models import TimeStampedModel
+from biblogin.common.models import EncryptedCpr, TimeStampedModel
 
 
-class Patron(TimeStampedModel):
+class Patron(EncryptedCpr, TimeStampedModel):
     """A person known to CULR; ``guid`` is the public profile key (R-CULR-1)."""
 
     guid = models.UUIDField(_("guid"), default=uuid.uuid4, unique=True, editable=False)
@@ -39,15 +37,6 @@ class Patron(TimeStampedModel):
 
     def __str__(self) -> str:
         return str(self.guid)
-
-    @property
-    def cpr(self) -> str | None:
-        return decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
-
-    @property
-    def cpr_masked(self) -> str:
-        cpr = self.cpr
-        return mask_cpr(cpr) if cpr else ""
 
 
 class AccountIdType(models.TextChoices):

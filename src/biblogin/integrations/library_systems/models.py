@@ -10,9 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from biblogin.common.cpr import mask_cpr
-from biblogin.common.cpr_crypto import decrypt_cpr
-from biblogin.common.models import TimeStampedModel
+from biblogin.common.models import EncryptedCpr, TimeStampedModel
 
 six_digits = RegexValidator(r"^\d{6}$", _("Skal være 6 cifre."))
 
@@ -60,7 +58,7 @@ class SimulatedSystem(TimeStampedModel):
         return self.agency_id
 
 
-class SimBorrower(TimeStampedModel):
+class SimBorrower(EncryptedCpr, TimeStampedModel):
     """A borrower of one simulated system. The PIN only as an Argon2id hash (R-BC-5)."""
 
     # The FK's column holds the agency ID itself, so look-ups by agency need no join.
@@ -103,15 +101,6 @@ class SimBorrower(TimeStampedModel):
     @property
     def agency_id(self) -> str:
         return str(self.system_id)
-
-    @property
-    def cpr(self) -> str | None:
-        return decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
-
-    @property
-    def cpr_masked(self) -> str:
-        cpr = self.cpr
-        return mask_cpr(cpr) if cpr else ""
 
 
 class SimBorrowerIdKind(models.TextChoices):
