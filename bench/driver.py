@@ -103,7 +103,10 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 def clients_open(base_url: str, count: int) -> list[httpx.AsyncClient]:
     """One client with one keep-alive connection per concurrent worker."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # An idle connection is given up before either server closes it (gunicorn after 2 s,
+    # Node after 5 s): reusing one the server is closing that moment loses the request
+    # ("server disconnected without sending a response"), which httpx's 5 s default allowed.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=1.0)
     return [
         httpx.AsyncClient(base_url=base_url, limits=limits, timeout=_TIMEOUT) for _ in range(count)
     ]
