@@ -482,7 +482,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--settings",
         default="config.settings",
-        help="our servers' settings module, to try a change (e.g. bench.experiments.persistent_db)",
+        help="our servers' settings module, to try a change (a module in bench/experiments/)",
     )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--json", type=Path, help="also write the whole result as JSON here")
