@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.urls import reverse
 
@@ -51,6 +52,7 @@ class LoginRequest:
     silent: bool = False
     min_acr: str | None = None
     max_age: int | None = None
+    language: str | None = None
 
 
 class LoginRequestError(ValueError):
@@ -105,7 +107,23 @@ def login_request_parse(*, params: Mapping[str, Any], client_idps: list[str]) ->
         silent=silent,
         min_acr=min_acr,
         max_age=max_age,
+        language=_ui_language(params.get("ui_locales")),
     )
+
+
+def _ui_language(ui_locales: object) -> str | None:
+    """OIDC ``ui_locales``: the first of the client's preferred tags that we speak (en-GB: en).
+
+    Only a preference: a value we cannot read is ignored rather than refused.
+    """
+    if not isinstance(ui_locales, str) or len(ui_locales) > 512:
+        return None
+    spoken = {code for code, _name in settings.LANGUAGES}
+    for tag in ui_locales.split():
+        primary = tag.split("-")[0].lower()
+        if primary in spoken:
+            return primary
+    return None
 
 
 def _six_digits(value: str | None) -> str | None:
@@ -147,6 +165,7 @@ class Plan:
     mitid: dict[str, str] | None = None
     done: int | None = None
     notice: str | None = None
+    language: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -177,6 +196,7 @@ def plan_create(
         force=login_request.force,
         min_acr=login_request.min_acr,
         max_age=login_request.max_age,
+        language=login_request.language,
     )
     plans = {
         k: v

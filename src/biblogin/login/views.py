@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate, login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -52,12 +53,20 @@ def _plan_and_client(request: HttpRequest) -> tuple[journey.Plan, Client] | None
     plan = journey.plan_get(session=request.session, plan_id=raw or request.GET.get("plan"))
     if plan is None:
         return None
+    _speak_the_clients_language(request, plan)
     client = (
         Client.objects.select_related("service_requester")
         .filter(client_id=plan.client_id, is_active=True)
         .first()
     )
     return (plan, client) if client is not None else None
+
+
+def _speak_the_clients_language(request: HttpRequest, plan: journey.Plan) -> None:
+    """The language the client asked for (``ui_locales``), unless the user chose one here."""
+    if plan.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(plan.language)
+        request.LANGUAGE_CODE = plan.language
 
 
 def _expired(request: HttpRequest) -> HttpResponse:
