@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -36,6 +37,9 @@ PIN_LOGIN_BUDGET = 13  # (26; 29 in the benchmark, now 17 there)
 WRONG_PIN_BUDGET = 18  # (25) the pair's and the IP's first failure: both counters are created
 REPEATED_WRONG_PIN_BUDGET = 30  # (49) both counters counted on
 LOGIN_PAGE_BUDGET = 3  # (4)
+# The throttling counters are rows of the database cache in the embedded set-up; with Redis
+# (REDIS_URL, the CI's second run) they are no SQL at all, so only the SQL set-up counts them.
+COUNTERS_IN_SQL = "DatabaseCache" in settings.CACHES["default"]["BACKEND"]
 
 
 def _login_page(flow: OIDCFlow) -> tuple[Any, str]:
@@ -107,7 +111,7 @@ def test_a_pin_login_reads_each_row_once(app):
     with _queries() as captured:
         assert _post_pin(app, plan).status_code == 302
     assert _count(captured, "SELECT", "registry_agency") == 1
-    assert _count(captured, "SELECT", "biblogin_cache") == 1
+    assert _count(captured, "SELECT", "biblogin_cache") == (1 if COUNTERS_IN_SQL else 0)
     assert _count(captured, "SELECT", "library_systems_simborrowerid") == 1
     assert _count(captured, "SELECT", "login_identity") == 1
     # Nothing new from the library and no failures to forget: nothing to write for either.
@@ -182,7 +186,8 @@ def test_a_success_after_failures_still_resets_the_pair(app):
     _started, plan = _login_page(app)
     with _queries() as captured:
         assert _post_pin(app, plan).status_code == 302
-    assert _count(captured, "DELETE", "biblogin_cache") == 1
+    if COUNTERS_IN_SQL:
+        assert _count(captured, "DELETE", "biblogin_cache") == 1
     for _ in range(4):
         _started, plan = _login_page(app)
         page = _post_pin(app, plan, pin="0000")
