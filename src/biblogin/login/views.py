@@ -62,6 +62,17 @@ def _plan_and_client(request: HttpRequest) -> tuple[journey.Plan, Client] | None
     return (plan, client) if client is not None else None
 
 
+def _plan_for(request: HttpRequest, idp: str) -> tuple[journey.Plan, Client] | HttpResponse:
+    """The page's plan and client, or the answer when the plan is gone or may not use ``idp``."""
+    found = _plan_and_client(request)
+    if found is None:
+        return _expired(request)
+    plan, _client = found
+    if idp not in plan.idps:
+        return HttpResponseRedirect(journey.login_entry_url(plan))
+    return found
+
+
 def _speak_the_clients_language(request: HttpRequest, plan: journey.Plan) -> None:
     """The language the client asked for (``ui_locales``), unless the user chose one here."""
     if plan.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
@@ -134,12 +145,10 @@ def _notice_take(request: HttpRequest, plan: journey.Plan) -> str | None:
 @never_cache
 @require_GET
 def picker(request: HttpRequest) -> HttpResponse:
-    found = _plan_and_client(request)
-    if found is None:
-        return _expired(request)
+    found = _plan_for(request, IdentityProvider.BORCHK)
+    if isinstance(found, HttpResponse):
+        return found
     plan, client = found
-    if IdentityProvider.BORCHK not in plan.idps:
-        return HttpResponseRedirect(journey.login_entry_url(plan))
     form = LibrarySearchForm(request.GET)
     query = form.cleaned_data["q"].strip() if form.is_valid() else ""
     groups: list[dict[str, Any]] = []
@@ -190,12 +199,10 @@ def picker(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")  # R-BC-5: never in an error report
 @require_http_methods(["GET", "POST"])
 def library(request: HttpRequest, agency_id: str) -> HttpResponse:
-    found = _plan_and_client(request)
-    if found is None:
-        return _expired(request)
+    found = _plan_for(request, IdentityProvider.BORCHK)
+    if isinstance(found, HttpResponse):
+        return found
     plan, client = found
-    if IdentityProvider.BORCHK not in plan.idps:
-        return HttpResponseRedirect(journey.login_entry_url(plan))
     if plan.agency and plan.agency != agency_id:
         # R-LOGIN-3: ``agency`` locks the library.
         return HttpResponseRedirect(journey.login_entry_url(plan))
@@ -321,12 +328,10 @@ def _mitid_problem(
 @never_cache
 @require_GET
 def mitid_start(request: HttpRequest) -> HttpResponse:
-    found = _plan_and_client(request)
-    if found is None:
-        return _expired(request)
+    found = _plan_for(request, IdentityProvider.MITID)
+    if isinstance(found, HttpResponse):
+        return found
     plan, client = found
-    if IdentityProvider.MITID not in plan.idps:
-        return HttpResponseRedirect(journey.login_entry_url(plan))
     redirect_uri = request.build_absolute_uri(reverse("login:mitid-callback"))
     # A fresh MitID login when the client asked for one, or for a login of a given age.
     prompt = "login" if plan.force or plan.max_age is not None else None

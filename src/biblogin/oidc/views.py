@@ -131,7 +131,6 @@ class AuthorizationView(OAuthLibMixin, View):
                 ),
                 client=client,
             )
-        login_request = login_request_resolve_branches(login_request=login_request)
         session = request.session
 
         # 1. Back from a login page: use exactly the login that plan produced.
@@ -149,6 +148,9 @@ class AuthorizationView(OAuthLibMixin, View):
             authentication = authentication_get(pk=plan.done)
             if authentication is not None:
                 return self._grant(request, client, scopes, credentials, authentication)
+
+        # A branch named in agency/presel: only the SSO check and a new login need it resolved.
+        login_request = login_request_resolve_branches(login_request=login_request)
 
         # 2. Single sign-on (R-LOGIN-11).
         authentication = recent_login_pick(
