@@ -85,3 +85,18 @@ def test_serve_on_a_taken_port_says_so_and_exits_non_zero() -> None:
         result = _run("serve", "--port", str(port), "--workers", "1")
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is taken" in result.stderr
+
+
+def test_make_demo_takes_a_port_and_the_readme_says_so() -> None:
+    """`make demo PORT=8100` starts the demo on 8100 (dry run: make prints the command)."""
+    root = Path(__file__).resolve().parent.parent
+    dry = subprocess.run(
+        ["make", "-n", "demo", "PORT=8100", "BROKER_PORT=9401"],
+        cwd=root, capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert "biblogin demo --port 8100 --broker-port 9401" in dry.stdout
+    readme = (root / "README.md").read_text()
+    assert "make demo PORT=8100" in readme
+    production = readme.split("## Production", 1)[1].split("\n## ", 1)[0]
+    for needed in ("deploy/nginx.conf", "proxy_request_buffering", "BIBLOGIN_TRUSTED_PROXY_COUNT"):
+        assert needed in production

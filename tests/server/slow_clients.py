@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -19,13 +20,18 @@ _HALF_THE_HEADERS = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 
 @contextmanager
 def slow_clients(
-    host: str, port: int, *, half_bodies: int = 40, half_headers: int = 20
+    host: str,
+    port: int,
+    *,
+    half_bodies: int = 40,
+    half_headers: int = 20,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[list[socket.socket]]:
     """Open the sockets, send their part, keep them open (and silent) while the block runs."""
     sockets: list[socket.socket] = []
     try:
         for data in [_HALF_A_BODY] * half_bodies + [_HALF_THE_HEADERS] * half_headers:
-            s = socket.create_connection((host, port), timeout=5)
+            s = connect(host, port, timeout=5, tls=tls)
             s.sendall(data)
             sockets.append(s)
         time.sleep(0.5)  # let the server read what they sent (and hand them to its workers)
@@ -36,10 +42,19 @@ def slow_clients(
                 s.close()
 
 
-def get_root(host: str, port: int, *, timeout: float) -> tuple[int | None, float]:
+def connect(
+    host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None = None
+) -> socket.socket:
+    s = socket.create_connection((host, port), timeout=timeout)
+    return tls.wrap_socket(s, server_hostname=host) if tls else s
+
+
+def get_root(
+    host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None = None
+) -> tuple[int | None, float]:
     """``GET /`` on a fresh connection; return (status or None if no answer in time, seconds)."""
     start = time.monotonic()
-    with socket.create_connection((host, port), timeout=timeout) as s:
+    with connect(host, port, timeout=timeout, tls=tls) as s:
         s.settimeout(timeout)
         s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         try:
