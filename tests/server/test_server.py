@@ -15,6 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from biblogin.common.server import run_wsgi, wsgi_environ
 from tests.server.slow_clients import get_root, slow_clients
@@ -131,6 +133,29 @@ def test_a_repeated_header_is_joined_as_one_list() -> None:
     """Two X-Forwarded-For lines (a proxy that adds its own) read as one comma list."""
     scope = _scope([("x-forwarded-for", "203.0.113.9"), ("x-forwarded-for", "198.51.100.4")])
     assert wsgi_environ(scope, b"")["HTTP_X_FORWARDED_FOR"] == "203.0.113.9,198.51.100.4"
+
+
+_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-_", min_size=1, max_size=20)
+
+
+@given(
+    headers=st.lists(st.tuples(_NAMES, st.text(max_size=30)), max_size=8),
+    path=st.text(min_size=1, max_size=40).map(lambda p: "/" + p),
+    body=st.binary(max_size=64),
+)
+def test_any_request_maps_to_an_environ_django_reads_back(
+    headers: list[tuple[str, str]], path: str, body: bytes
+) -> None:
+    """No header with an underscore gets in, the length is what was read, the path survives."""
+    scope = _scope(headers)
+    scope.path = path
+    environ = wsgi_environ(scope, body)
+    assert environ["CONTENT_LENGTH"] == str(len(body)) and environ["wsgi.input"].read() == body
+    assert environ["PATH_INFO"].encode("latin-1") == path.encode("utf-8", "surrogateescape")
+    forwarded = {n.upper().replace("-", "_") for n, _ in headers if "_" not in n}
+    for key in environ:
+        if key.startswith("HTTP_"):
+            assert key[5:] in forwarded
 
 
 def test_the_application_runs_in_the_calling_thread_and_is_closed() -> None:
