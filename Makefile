@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## Install everything and start the demo on http://localhost:8000
+## Install everything and start the demo on http://localhost:$(PORT) (make demo PORT=8100)
+PORT        ?= 8000
+BROKER_PORT ?= 9400
 demo: install
-	$(BIN)/biblogin demo
+	$(BIN)/biblogin demo --port $(PORT) --broker-port $(BROKER_PORT)
 
 ## Install everything and run every check and test
 test: install browser lint unit

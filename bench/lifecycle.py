@@ -114,7 +114,7 @@ def loadavg() -> tuple[float, float, float]:
 
 @dataclass
 class Server:
-    """``biblogin serve`` (gunicorn, gthread workers) on loopback, on its own database."""
+    """``biblogin serve`` (granian worker processes with threads) on loopback, own database."""
 
     name: str
     env: dict[str, str]
@@ -132,7 +132,7 @@ class Server:
         argv = [str(BIN / "biblogin"), "serve", "--port", str(self.port)]
         argv += ["--workers", str(self.workers)]
         with self.log.open("wb") as out:
-            # Its own session: stopping the run stops gunicorn and every worker, nothing else.
+            # Its own session: stopping the run stops the server and every worker, nothing else.
             self.proc = subprocess.Popen(
                 argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -148,7 +148,7 @@ class Server:
             time.sleep(0.2)
         else:
             raise BenchError(f"server {self.name} not ready within {timeout:.0f} s")
-        # Wait until every worker has booted (gunicorn starts them one by one).
+        # Wait until every worker has booted (they start one by one).
         while time.monotonic() < deadline and len(process_tree(self.proc.pid)) < self.workers + 1:
             time.sleep(0.1)
         self.pids = process_tree(self.proc.pid)

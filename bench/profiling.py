@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*)\)$")
-# Frames below which nothing is the request's own work (the worker's loop, gunicorn, WSGI).
-_NOISE = ("gunicorn/", "threading.py", "concurrent/futures", "socketserver", "selectors.py")
+# Frames below which nothing is the request's own work (the worker's loop, the server, WSGI).
+_NOISE = (
+    "gunicorn/", "granian/", "asyncio/", "threading.py", "concurrent/futures", "socketserver",
+    "selectors.py",
+)  # fmt: skip
 # Where the login path's time goes, by what the code is doing (a sample counts once in each
 # category whose frame is on its stack; the categories overlap where calls nest).
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -55,6 +58,10 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("oauthlib/DOT: token endpoint", r"^TokenView\.post \("),
     ("oauthlib/DOT: userinfo endpoint", r"^UserInfoView\.get \("),
     ("library login view (POST)", r"^library \(biblogin/login/views"),
+    (
+        "server: WSGI environ and access log (biblogin.common.server)",
+        r"^(wsgi_environ \(biblogin/common/server|Logger\._log \(logging/)",
+    ),
     (
         "gunicorn request I/O and access log",
         r"^(Response\.write|Response\.send_headers|"

@@ -581,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                 "load_at_end": [round(x, 2) for x in loadavg()],
                 "quick": args.quick,
                 "database": setup.database,
-                "our_server": f"biblogin serve: gunicorn gthread, {workers} workers x 8 threads"
+                "our_server": f"biblogin serve: granian, {workers} workers x 8 threads"
                 + (f", settings {args.settings}" if args.settings != "config.settings" else ""),
                 "peer": f"oidc-provider {peer.version()} (Node {node_version()}), "
                 f"cluster of {peer_workers} workers, Redis storage",

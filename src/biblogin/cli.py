@@ -11,7 +11,7 @@ usage: biblogin <command> [options]
 Commands:
   demo       install the demo data and start the demo on http://localhost:8000
              (the server, the test MitID broker, and a short guide)
-  serve      run the production server (gunicorn, several threaded workers)
+  serve      run the production server (granian, worker processes with threads)
   loaddemo   load or refresh the demo data set (idempotent)
 
 Run 'biblogin <command> --help' for a command's options.

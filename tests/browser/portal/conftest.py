@@ -2,30 +2,23 @@
 
 ``portal_site``: the shared live site, with the portal's issuer pointed at it too.
 ``new_user``: a person with a browser of their own (fresh context), axe-core on every page of
-ours, screenshots into var/screenshots/. ``gunicorn_site``: the production server (gunicorn,
-threaded workers) as a separate process on the test database, for the tests of
+ours, screenshots into var/screenshots/. ``production_site``: the production server
+(``biblogin serve``: granian, threads) as a separate process on the test database, for the tests of
 DESIGN.md "One process, two roles".
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 
-from biblogin.common.management.commands.serve import gunicorn_argv
 from tests.browser.conftest import LiveSite
 from tests.browser.portal.user import A11yLog, User
+from tests.server.process import production_site  # noqa: F401  (fixture)
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
@@ -77,80 +70,6 @@ def new_user(
         user.context.close()
     for user in users:
         assert user.csp_violations == [], user.csp_violations
-
-
-# -- the production server as its own process ----------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def database_url() -> str:
-    """The test database, as a URL for a server process of its own."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db.get("USER") or "")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-def _wait_until_answering(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the test server stopped while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within 60 s")
-
-
-@pytest.fixture
-def gunicorn_site(transactional_db: None) -> Iterator[Callable[..., str]]:
-    """Start gunicorn on loopback against the test database with the demo data; return its URL."""
-    from biblogin.demo.services import demo_load
-
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(*, workers: int, threads: int) -> str:
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        demo_load(base_url=base_url)  # the portal's redirect URI at this server's address
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url(),
-            "BIBLOGIN_BASE_URL": base_url,
-            "BIBLOGIN_SECURE_COOKIES": "0",
-            "BIBLOGIN_LOG_LEVEL": "WARNING",
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        argv = gunicorn_argv(host="127.0.0.1", port=port, workers=workers, threads=threads)
-        # No access log: it would drown the test output.
-        argv = [a for i, a in enumerate(argv) if "--access-logfile" not in (a, argv[i - 1])]
-        process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
-        processes.append(process)
-        _wait_until_answering(f"{base_url}/log-ind/", process)
-        return base_url
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,9 +1,9 @@
 """DESIGN.md "One process, two roles": the portal's back-channel calls to the login platform of
 the same deployment never wait on the worker pool serving the request.
 
-Run on the production server (gunicorn) as its own process. With one worker and one thread the
-portal's callback would deadlock if its token call went out over HTTP to the same server;
-in-process it completes. Then several users log in at once on the demo's server shape.
+Run on the production server (``biblogin serve``: granian) as its own process. With one worker
+and one thread the portal's callback would deadlock if its token call went out over HTTP to the
+same server; in-process it completes. Then several users log in at once on the demo's server shape.
 """
 
 from __future__ import annotations
@@ -43,16 +43,16 @@ def library_login_over_http(base_url: str, agency_id: str, user_id: str, pin: st
 
 
 def test_a_login_completes_on_a_server_with_a_single_worker_thread(
-    gunicorn_site: Callable[..., str],
+    production_site: Callable[..., str],
 ) -> None:
     """The callback's token, userinfo and JWKS calls run in-process: no self-deadlock."""
-    base_url = gunicorn_site(workers=1, threads=1)
+    base_url = production_site(workers=1, threads=1)
     assert library_login_over_http(base_url, "710100", "1503851234", "1234") == "/profil/"
 
 
-def test_several_users_log_in_at_once(gunicorn_site: Callable[..., str]) -> None:
+def test_several_users_log_in_at_once(production_site: Callable[..., str]) -> None:
     """Concurrent logins on the demo's server shape (3 workers, 8 threads) all end right."""
-    base_url = gunicorn_site(workers=3, threads=8)
+    base_url = production_site(workers=3, threads=8)
     people = [
         ("710100", "1503851234", "1234", "/profil/"),
         ("710100", "0207921235", "2222", "/profil/"),

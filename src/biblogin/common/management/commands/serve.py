@@ -1,33 +1,60 @@
-"""Run the production server: gunicorn with threaded workers and the WSGI application."""
+"""Run the production server: granian worker processes, each with a pool of threads for Django.
+
+Granian reads every request whole (headers and body) on its event loop before a thread runs
+the WSGI application (``biblogin.common.server``): slow clients cost no threads.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# Seconds a client gets to send its request headers (slowloris); the body has its own deadline.
+HEADER_TIMEOUT_MS = 10_000
 
 
-def gunicorn_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
-    """Return the command line that starts gunicorn for this project."""
-    # gthread with headroom: in the embedded set-up the portal's back-channel calls to the
-    # login platform are served by the same pool (DESIGN.md "One process, two roles").
+def serve_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
+    """Return the command line of ``biblogin serve`` with these options (for the demo, tests)."""
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"{host}:{port}",
-        "--worker-class", "gthread",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--timeout", "60",
-        "--graceful-timeout", "10",
-        "--access-logfile", "-",
-        "--forwarded-allow-ips", os.environ.get("BIBLOGIN_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        sys.executable, "-m", "biblogin", "serve", "--host", host, "--port", str(port),
+        "--workers", str(workers), "--threads", str(threads),
     ]  # fmt: skip
 
 
+def granian_argv(*, host: str, port: int, workers: int) -> list[str]:
+    """Return the command line that starts granian for this project."""
+    return [
+        sys.executable, "-m", "granian", "biblogin.common.server:application",
+        "--interface", "rsgi",
+        "--host", host,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--http", "1",  # TLS and HTTP/2 end at the reverse proxy (README "Production")
+        "--no-ws",
+        "--http1-header-read-timeout", str(HEADER_TIMEOUT_MS),
+        "--respawn-failed-workers",
+        "--workers-kill-timeout", "10",
+        "--no-access-log",  # access lines come from biblogin.access, through LOGGING
+    ]  # fmt: skip
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (so a server of ours could not bind it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class Command(BaseCommand):
-    help = "Run the production server (gunicorn, several threaded workers)."
+    help = "Run the production server (granian, worker processes with threads)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("BIBLOGIN_HOST", "127.0.0.1"))
@@ -36,11 +63,19 @@ class Command(BaseCommand):
             "--workers", type=int, default=int(os.environ.get("BIBLOGIN_WORKERS", "0")) or None,
             help="worker processes (default: 2 x CPU cores + 1)",
         )  # fmt: skip
-        parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("BIBLOGIN_THREADS", "8")),
+            help="threads per worker",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        if port_taken(host, port):
+            raise CommandError(
+                f"Port {port} on {host} is taken: stop what runs there, or --port N."
+            )
         workers = options["workers"] or (2 * (os.cpu_count() or 1) + 1)
-        argv = gunicorn_argv(
-            host=options["host"], port=options["port"], workers=workers, threads=options["threads"]
-        )
-        os.execv(sys.executable, argv)  # noqa: S606 - replace this process with gunicorn
+        argv = granian_argv(host=host, port=port, workers=workers)
+        env = {**os.environ, "BIBLOGIN_THREADS": str(options["threads"])}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        os.execve(sys.executable, argv, env)  # noqa: S606 - replace this process with granian

@@ -13,17 +13,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from biblogin.common.management.commands.serve import gunicorn_argv
+from biblogin.common.management.commands.serve import port_taken, serve_argv
 from biblogin.demo.guide import demo_guide
 
 
 class Command(BaseCommand):
     help = (
         "Start the demo: migrate, load the demo data, start the test MitID broker and the "
-        "server (gunicorn) on http://localhost:8000, and print a short guide."
+        "server (granian) on http://localhost:8000, and print a short guide."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,6 +36,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         port, broker_port = options["port"], options["broker_port"]
+        # Checked first: a server already there would answer our readiness checks instead.
+        for what, number, option in (
+            ("demo server", port, "--port N (make demo PORT=N)"),
+            ("test MitID broker", broker_port, "--broker-port N (make demo BROKER_PORT=N)"),
+        ):
+            if port_taken("127.0.0.1", number):
+                raise CommandError(
+                    f"Port {number} is taken, so the {what} cannot start there. Stop what runs "
+                    f"on it, or choose another port: {option}."
+                )
+        if port == broker_port:
+            raise CommandError("The demo server and the test MitID broker need two ports.")
         base_url = f"http://localhost:{port}"
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
@@ -65,7 +77,7 @@ class Command(BaseCommand):
                 env=env,
             ),
             subprocess.Popen(  # noqa: S603
-                gunicorn_argv(host="127.0.0.1", port=port, workers=options["workers"], threads=8),
+                serve_argv(host="127.0.0.1", port=port, workers=options["workers"], threads=8),
                 env=env,
             ),
         ]

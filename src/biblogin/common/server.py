@@ -1,0 +1,184 @@
+"""The production server's application: granian reads each request whole, then a thread runs Django.
+
+Granian's own WSGI mode hands a request to a Python thread as soon as its headers are in and lets
+the thread read the body from the socket: 40 clients that send half a POST body hold 40 threads
+for as long as they like, and ``GET /`` waits behind them (measured, see README "Production").
+Here granian serves RSGI: headers and body are read on its event loop (a slow client costs a
+coroutine, not a thread), with a size cap and a deadline, and only a complete request goes to the
+pool of threads that runs the WSGI application. A buffering reverse proxy in front does the same
+job at the edge; this keeps the demo and a bare ``biblogin serve`` from being stopped by idle
+sockets.
+
+Access lines go to the ``biblogin.access`` logger, so they pass the project's LOGGING config (the
+CPR mask) like every other line; the query string is left out (codes, state, tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+# Larger bodies are refused (413) before they are read: nothing here takes uploads.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# A client gets this long to send its whole body once the headers are in (408 after that).
+BODY_TIMEOUT_SECONDS = 30.0
+
+access_log = logging.getLogger("biblogin.access")
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_TEXT = [("content-type", "text/plain; charset=utf-8")]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(protocol: Any, *, limit: int) -> bytes:
+    """Read the request body from granian's protocol object, at most ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in protocol:
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ of an RSGI request scope whose body has been read."""
+    server_host, _, server_port = str(scope.server).rpartition(":")
+    client_host, _, client_port = str(scope.client).rpartition(":")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        # RSGI gives the percent-decoded path as text; WSGI wants its bytes as latin-1.
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host.strip("[]"),
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client_host.strip("[]"),
+        "REMOTE_PORT": client_port,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        if "_" in name:
+            # As gunicorn and nginx do: X_Forwarded_For must not pass for X-Forwarded-For.
+            continue
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_LENGTH":
+            continue  # the length of what was read, set above
+        if key != "CONTENT_TYPE":
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Call the WSGI application in this thread; return status, headers and the whole body."""
+    started: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info and started:
+            raise exc_info[1].with_traceback(exc_info[2])
+        started[:] = [status, headers]
+        return written.append
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join([*written, *result])
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # Django's request_finished: this thread's database connection
+    status, headers = started
+    return int(status.split(" ", 1)[0]), [(str(k), str(v)) for k, v in headers], body
+
+
+class BufferedWSGI:
+    """An RSGI application that runs a WSGI application on complete requests in a thread pool."""
+
+    def __init__(self, *, load: Callable[[], WSGIApp], threads: int) -> None:
+        self._load = load
+        self.threads = threads
+        self.app: WSGIApp | None = None
+        self.pool: ThreadPoolExecutor | None = None
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # In each worker process, before it serves: Django set-up happens here, not per request.
+        self.app = self._load()
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="biblogin")
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        if self.app is None or self.pool is None:
+            self.__rsgi_init__(asyncio.get_running_loop())
+        assert self.app is not None and self.pool is not None
+        start = time.monotonic()
+        status, headers, body = await self._respond(scope, protocol)
+        protocol.response_bytes(status, headers, body)
+        client = str(scope.client).rpartition(":")[0].strip("[]")
+        access_log.info(
+            '%s - "%s %s HTTP/%s" %d %d %.1fms',
+            client, scope.method, scope.path, scope.http_version, status, len(body),
+            (time.monotonic() - start) * 1000,
+        )  # fmt: skip
+
+    async def _respond(self, scope: Any, protocol: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+        declared = scope.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return 413, _TEXT, b"Request body too large.\n"
+        try:
+            body = await asyncio.wait_for(
+                read_body(protocol, limit=MAX_BODY_BYTES), timeout=BODY_TIMEOUT_SECONDS
+            )
+        except BodyTooLarge:
+            return 413, _TEXT, b"Request body too large.\n"
+        except TimeoutError:
+            return 408, _TEXT, b"Request body not received in time.\n"
+        except Exception:  # the client went away mid-body (granian's protocol error)
+            return 400, _TEXT, b"Request body incomplete.\n"
+        if declared is not None and len(body) < int(declared):
+            return 400, _TEXT, b"Request body incomplete.\n"  # never run a truncated request
+        environ = wsgi_environ(scope, body)
+        loop = asyncio.get_running_loop()
+        assert self.app is not None
+        try:
+            return await loop.run_in_executor(self.pool, run_wsgi, self.app, environ)
+        except Exception:
+            log.exception("The application failed on %s %s", scope.method, scope.path)
+            return 500, _TEXT, b"Internal server error.\n"
+
+
+def _django() -> WSGIApp:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+# The target of ``biblogin serve`` (granian --interface rsgi); threads per worker process.
+application = BufferedWSGI(load=_django, threads=int(os.environ.get("BIBLOGIN_THREADS", "8")))
