@@ -25,13 +25,14 @@ demo: install
 ## Install everything and run every check and test
 test: install browser lint unit
 
-# The browser tests drive Debian's Chromium; install it when we may (root) and it is missing.
+# The browser tests drive Debian's Chromium and the production-layout tests Debian's nginx;
+# install them when we may (root) and they are missing.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get install -y -q chromium >/dev/null 2>&1 || \
-	     (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); \
-	  else echo "Chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
+	    (apt-get install -y -q chromium nginx >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && apt-get install -y -q chromium nginx >/dev/null)); \
+	  else echo "Chromium or nginx is missing: run 'sudo apt-get install chromium nginx'"; exit 1; fi; }
 
 lint: install
 	$(BIN)/ruff check .
