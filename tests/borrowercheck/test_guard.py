@@ -7,6 +7,7 @@ real time except the one test that proves a dead worker's slot frees itself (a c
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ import pytest
 from django.core.cache import BaseCache
 from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.locmem import LocMemCache
+from hypothesis import given
+from hypothesis import strategies as st
 
 from biblogin.borrowercheck import guard as guard_module
 from biblogin.borrowercheck.guard import LibraryGuard, LibraryNotAnswering, library_call
@@ -222,24 +225,46 @@ def test_a_probe_refused_by_a_full_bulkhead_leaves_the_probe_to_the_next_call(st
     assert guard.enter(SLOW).probe
 
 
+@given(outcomes=st.lists(st.sampled_from(["answer", "failure", "bug"]), max_size=30))
+def test_the_breaker_opens_exactly_at_the_third_failure_in_a_row_and_never_leaks_a_slot(outcomes):
+    """R-BC-6 (property): whatever the calls' outcomes, it opens at the 3rd failure in a row,
+    not before; answers reset the count, our own errors neither count nor reset; no slot leaks."""
+    clock = Clock()
+    cache = LocMemCache(f"test-guard-property-{secrets.token_hex(4)}", {})
+    guard = make_guard(cache, clock, size=1)
+    in_a_row = 0
+    for outcome in outcomes:
+        if in_a_row >= 3:
+            assert refusal(guard) == "circuit_open"
+            continue
+        ticket = guard.enter(SLOW)  # size 1: a leaked slot would refuse this
+        if outcome == "answer":
+            guard.answered(ticket)
+            in_a_row = 0
+        elif outcome == "failure":
+            guard.failed(ticket)
+            in_a_row += 1
+        else:
+            guard.abandoned(ticket)
+    cache.clear()
+
+
 # --- shared by every worker ----------------------------------------------------------------------
 
 
-def _two_clients() -> list[tuple[str, Callable[[], BaseCache]]]:
-    clients: list[tuple[str, Callable[[], BaseCache]]] = [
-        ("database cache", lambda: DatabaseCache("biblogin_cache", {}))
-    ]
-    if os.environ.get("REDIS_URL"):
-        from django.core.cache.backends.redis import RedisCache
+def _two_clients() -> list[Any]:
+    """Two clients of each shared store this run has: the database cache, and Redis if set."""
+    if not os.environ.get("REDIS_URL"):
+        return [pytest.param(lambda: DatabaseCache("biblogin_cache", {}), id="database-cache")]
+    from django.core.cache.backends.redis import RedisCache
 
-        url = os.environ["REDIS_URL"]
-        clients.append(("redis", lambda: RedisCache(url, {"KEY_PREFIX": "test-guard"})))
-    return clients
+    url = os.environ["REDIS_URL"]
+    return [pytest.param(lambda: RedisCache(url, {"KEY_PREFIX": "test-guard"}), id="redis")]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("backend", "client"), _two_clients(), ids=lambda v: str(v)[:14])
-def test_two_workers_share_one_bulkhead_and_one_breaker(backend, client, clock):
+@pytest.mark.parametrize("client", _two_clients())
+def test_two_workers_share_one_bulkhead_and_one_breaker(client, clock):
     """R-BC-6: two processes (two cache clients on one store) see one bound and one breaker."""
     one, other = make_guard(client(), clock, size=2), make_guard(client(), clock, size=2)
     assert one.cache is not other.cache

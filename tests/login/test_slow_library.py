@@ -51,17 +51,28 @@ class PooledWSGIServer(WSGIServer):
         self.pool.submit(self._answer, request, client_address)
 
     def _answer(self, request: Any, client_address: Any) -> None:
+        # Each thread keeps its database connection between requests, as a production worker
+        # does (CONN_MAX_AGE); Django closes it at request end only when it has grown too old.
         try:
             self.finish_request(request, client_address)
         except Exception:
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
-            connections.close_all()
 
     def server_close(self) -> None:
         super().server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        # Close every thread's connection in that thread (one task each, held at a barrier so
+        # that no thread takes two): the test database can then be flushed and dropped.
+        barrier = threading.Barrier(SERVER_THREADS)
+
+        def close() -> None:
+            barrier.wait(10)
+            connections.close_all()
+
+        for _ in range(SERVER_THREADS):
+            self.pool.submit(close)
+        self.pool.shutdown(wait=True, cancel_futures=False)
 
 
 class PooledLiveServerThread(LiveServerThread):
@@ -154,17 +165,25 @@ def healthy_login(base_url: str) -> float:
     return time.monotonic() - started
 
 
-def hammer(base_url: str, number: int, stop: threading.Event, seen: list[str]) -> None:
+def hammer(
+    base_url: str, number: int, stop: threading.Event, seen: list[str], errors: list[str]
+) -> None:
     """An anonymous user trying the slow library over and over, as fast as it answers."""
     browser = Browser(base_url, ip=f"198.51.100.{number + 1}")
-    with httpx.Client(timeout=120) as client:
-        form = browser.login_page(client, SLOW)
-        while not stop.is_set():
-            # A new unknown user each time: the pair throttling (R-LOGIN-5) never answers for the
-            # library; the system still has to be asked (and is slow to say "not found").
-            response = browser.post_pin(client, form, f"X{secrets.randbelow(10**9)}", "0000")
-            assert response.status_code in (200, 429), response.status_code
-            seen.extend(_STATUS.findall(response.text) or [str(response.status_code)])
+    try:
+        with httpx.Client(timeout=120) as client:
+            form = browser.login_page(client, SLOW)
+            while not stop.is_set():
+                # A new unknown user each time: the pair throttling (R-LOGIN-5) never answers for
+                # the library; the system has to be asked (and is slow to say "not found").
+                response = browser.post_pin(client, form, f"X{secrets.randbelow(10**9)}", "0000")
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code} {response.text[:200]!r}")
+                seen.extend(_STATUS.findall(response.text))
+                if "kan ikke svare lige nu" in response.text:  # R-LOGIN-4: its clear message
+                    seen.append("message shown")
+    except Exception as exc:  # a thread's failure must fail the test, not vanish
+        errors.append(repr(exc))
 
 
 @pytest.mark.parametrize(
@@ -183,16 +202,19 @@ def test_a_login_at_a_healthy_library_is_not_slowed_by_a_slow_library(
     """R-BC-6, R-BC-3: 24 users hammer a library whose system is slow; meanwhile a login at
     another library takes about its normal time, not the slow library's queue.
 
-    Timed on purpose (the point is "not blocked"), with a generous bound: 5 s, two slow calls.
-    Before the bulkhead the same login took 24 s here (2.5 s per call, 24 users, 8 threads).
+    Timed on purpose (the point is "not blocked"), with a generous bound for a busy machine:
+    6 s, a quarter of the 24 s the same login took here before the bulkhead (48 s beside the
+    library that times out); it takes about 1-1.5 s now, against 0.2-0.3 s with no load at all
+    (the refused users keep the 8 threads busy, each of the login's 4 requests queues behind them).
     """
     simulated_system_configure(agency_id=SLOW, latency_ms=latency_ms)
     alone = min(healthy_login(pooled_server) for _ in range(2))
 
     stop = threading.Event()
     seen: list[str] = []
+    errors: list[str] = []
     hammers = [
-        threading.Thread(target=hammer, args=(pooled_server, n, stop, seen), daemon=True)
+        threading.Thread(target=hammer, args=(pooled_server, n, stop, seen, errors), daemon=True)
         for n in range(HAMMERS)
     ]
     for thread in hammers:
@@ -206,8 +228,10 @@ def test_a_login_at_a_healthy_library_is_not_slowed_by_a_slow_library(
         for thread in hammers:
             thread.join(60)
     print(f"healthy login alone {alone:.2f} s, beside the slow library {loaded:.2f} s")
-    assert loaded < 5.0, f"{loaded:.2f} s (alone {alone:.2f} s)"
+    assert loaded < 6.0, f"{loaded:.2f} s (alone {alone:.2f} s)"
+    assert errors == []
     # The users of the slow library were told at once that it is not answering (R-LOGIN-4).
     assert "service_unavailable" in seen
+    assert "message shown" in seen
     refusals = [r.getMessage() for r in caplog.records if "library system not asked" in r.msg]
     assert any(f"reason={refusal}" in message for message in refusals)
