@@ -379,3 +379,19 @@ def test_the_library_answering_again_is_found_by_the_probe(
     assert check(SLOW) == BorrowerCheckStatus.OK  # the probe
     assert check(SLOW) == BorrowerCheckStatus.OK
     assert len(asked) == 5
+
+
+def test_the_retry_needs_a_free_slot_like_any_call(two_libraries, asked, settings, monkeypatch):
+    """R-BC-6, R-BC-3: the retry needs a slot like any call; with none free it is refused."""
+    settings.BORROWER_CHECK_BULKHEAD_SIZE = 1
+    simulated_system_configure(agency_id=SLOW, down=True)
+    original = LibraryGuard.failed
+
+    def another_worker_takes_the_freed_slot(self: LibraryGuard, ticket: Any) -> None:
+        original(self, ticket)
+        self.cache.add(ticket.slot_key, "another worker", 60)
+
+    monkeypatch.setattr(LibraryGuard, "failed", another_worker_takes_the_freed_slot)
+    assert check(SLOW) == BorrowerCheckStatus.SERVICE_UNAVAILABLE
+    assert asked == [SLOW]  # the retry was refused without asking
+    assert check(HEALTHY) == BorrowerCheckStatus.OK
