@@ -215,6 +215,28 @@ CONTENT_SECURITY_POLICY = (
 # Borrower check (R-BC-3): how long one library-system call may take before it counts as
 # "service_unavailable"; the check retries once.
 BORROWER_CHECK_TIMEOUT_SECONDS = float(os.environ.get("BIBLOGIN_BORCHK_TIMEOUT", "3.0"))
+# R-BC-6: per agency, at most this many library-system calls at once (more are refused at once,
+# never queued), and a breaker that answers "not answering" for the cool-down after this many
+# timeouts or failures in a row (biblogin.borrowercheck.guard).
+BORROWER_CHECK_BULKHEAD_SIZE = int(os.environ.get("BIBLOGIN_BORCHK_BULKHEAD", "4"))
+BORROWER_CHECK_BREAKER_FAILURES = int(os.environ.get("BIBLOGIN_BORCHK_BREAKER_FAILURES", "3"))
+BORROWER_CHECK_BREAKER_WINDOW_SECONDS = 60.0
+BORROWER_CHECK_BREAKER_COOLDOWN_SECONDS = float(
+    os.environ.get("BIBLOGIN_BORCHK_BREAKER_COOLDOWN", "30")
+)
+# Where the bulkheads and breakers live. With Redis: shared by every worker (one bound per agency
+# for the whole deployment; slots are keys with a TTL, so a crashed worker frees its own). The
+# embedded set-up keeps them in each process: the database cache would add SQL (and an SQLite
+# write) to every library call, and what the bulkhead must protect, a process's worker threads,
+# is per process anyway; the demo's 3 workers then allow 3 x 4 calls per agency in all.
+CACHES["library_guard"] = (
+    {**CACHES["default"]}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "biblogin-library-guard",
+    }
+)
 
 # MitID through an external OIDC broker (R-LOGIN-6). Brokers differ in claim names.
 MITID_ISSUER = os.environ.get("BIBLOGIN_MITID_ISSUER", "http://127.0.0.1:9400")

@@ -22,11 +22,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fresh_cache() -> None:
     """Throttling counters and cached state must not leak between tests (Redis in CI)."""
     from django.conf import settings
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     # The database cache lives in the test database, which each test rolls back anyway.
     if "DatabaseCache" not in settings.CACHES["default"]["BACKEND"]:
         cache.clear()
+    # R-BC-6: bulkheads and breakers (in-process memory without Redis) start afresh too.
+    caches["library_guard"].clear()
 
 
 # --- The demo data set and relying parties (the login, OIDC and protocol tests) -------------

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from biblogin.borrowercheck.guard import LibraryNotAnswering, library_call
 from biblogin.common.cpr import mask_cpr, normalise_cpr
 from biblogin.integrations.library_systems.protocol import (
     Borrower,
@@ -170,11 +171,25 @@ def _municipality_malformed(municipality_no: object) -> bool:
     return not 0 <= municipality_no <= 999
 
 
-def _ask_with_one_retry(agency_id: str, ask: Callable[[], Borrower]) -> Borrower:
-    """Ask the library system; after a timeout or failure ask once more (R-BC-3)."""
+def _ask_with_one_retry(agency_id: str, ask: Callable[[], Borrower], *, timeout: float) -> Borrower:
+    """Ask the library system; after a timeout or failure ask once more (R-BC-3).
+
+    Each attempt passes the agency's bulkhead and circuit breaker (R-BC-6): a refusal is final
+    (``LibraryNotAnswering``, no retry), and the retry is refused at once when the first
+    attempt's failure opened the breaker.
+    """
     for attempt in range(1, LIBRARY_SYSTEM_ATTEMPTS + 1):
         try:
-            return ask()
+            with library_call(agency_id, timeout=timeout):
+                return ask()
+        except LibraryNotAnswering as exc:
+            logger.info(
+                "library system not asked agency=%s attempt=%d reason=%s",
+                agency_id,
+                attempt,
+                exc.reason,
+            )
+            raise
         except (LibrarySystemTimeout, LibrarySystemUnavailable) as exc:
             logger.warning(
                 "library system did not answer agency=%s attempt=%d error=%s",
@@ -248,7 +263,8 @@ def _check(
             user_id_is_cpr=normalised.is_cpr,
         )
 
-    # 5. The library system, with a timeout and one retry (R-BC-3).
+    # 5. The library system, with a timeout and one retry (R-BC-3), under the agency's bulkhead
+    # and circuit breaker (R-BC-6).
     system: LibrarySystem = library_system_for(agency_id)
     timeout = float(settings.BORROWER_CHECK_TIMEOUT_SECONDS)
     if pin_required:
@@ -262,7 +278,7 @@ def _check(
             return system.lookup(user_id=normalised.value, timeout=timeout)
 
     try:
-        borrower = _ask_with_one_retry(agency_id, ask)
+        borrower = _ask_with_one_retry(agency_id, ask, timeout=timeout)
     except BorrowerNotFound:
         # R-BC-2: unknown user and wrong PIN are one answer.
         return about_user(status.BORROWER_NOT_FOUND)
@@ -322,7 +338,8 @@ def borrower_check(
     5. ``service_not_licensed``: the agency has not opted this service requester in (R-VIP-4).
     6. The user ID is normalised (R-BC-4, ``user_id_normalise``) and the library system asked,
        with ``settings.BORROWER_CHECK_TIMEOUT_SECONDS``; a timeout or failure is retried once,
-       then ``service_unavailable`` (R-BC-3).
+       then ``service_unavailable`` (R-BC-3). ``service_unavailable`` at once, without asking,
+       while the agency's bulkhead is full or its circuit breaker open (R-BC-6, ``guard``).
     7. ``borrower_not_found``: unknown user or wrong PIN, indistinguishably (R-BC-2).
     8. With ``municipality_no``: ``municipality_check_not_supported_by_library`` when the agency
        is not a public library, ``borrower_not_in_municipality`` when the borrower lives elsewhere.
