@@ -15,6 +15,9 @@ from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from biblogin.audit.models import AuditEvent
 from biblogin.common.models import User
@@ -177,3 +180,46 @@ def test_otp_is_required_for_superusers_by_default_only_in_production_settings(e
         timeout=60,
     )
     assert result.stdout.strip() == str(required)
+
+
+@given(
+    username=st.text(max_size=40),
+    password=st.text(max_size=40),
+    otp_token=st.text(max_size=20),
+)
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_input_to_the_admin_login_is_refused_or_accepted_never_a_500(
+    settings, username, password, otp_token
+):
+    """R-SEC-4: whatever is typed, the login answers with a page, not a server error."""
+    settings.STAFF_OTP_REQUIRED = True
+    response = Client(raise_request_exception=False).post(
+        "/admin/login/",
+        {"username": username, "password": password, "otp_token": otp_token},
+    )
+    assert response.status_code in {200, 302, 400, 429}
+
+
+@given(otp_token=st.text(max_size=30))
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_code_typed_at_enrolment_is_refused_without_confirming_the_device(otp_token):
+    """R-SEC-4: a wrong or malformed code is a clear message and no device is confirmed."""
+    staff = get_user_model().objects.get_or_create(username="hyp", defaults={"is_staff": True})[0]
+    client = Client(raise_request_exception=False)
+    client.force_login(staff)
+    assert client.get("/admin/totp/").status_code == 200
+    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    assume(otp_token.strip() != code(device))  # the one right answer: the enrolment test
+    response = client.post("/admin/totp/", {"otp_token": otp_token})
+    assert response.status_code == 400
+    assert "Forkert engangskode" in response.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed
