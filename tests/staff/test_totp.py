@@ -103,6 +103,7 @@ def test_staff_enrol_a_totp_app_in_the_admin_and_must_use_it_from_then_on(settin
     staff = account("campussyd")
     client = Client()
     assert login(client, "campussyd").status_code == 302
+    assert 'href="/admin/totp/"' in client.get("/admin/").content.decode()
     page = client.get("/admin/totp/")
     assert page.status_code == 200
     text = page.content.decode()

@@ -19,6 +19,7 @@ from biblogin.staff.forms import StaffAuthenticationForm
 class StaffAdminSite(admin.AdminSite):
     login_form = StaffAuthenticationForm
     login_template = "staff/login.html"
+    index_template = "staff/index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         # R-SEC-4: an account that needs a second factor uses the admin only once verified.
