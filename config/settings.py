@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -274,6 +275,34 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "/login/"
 # R-LOGIN-5: how many proxies of our own append to X-Forwarded-For (0: use REMOTE_ADDR).
 LOGIN_TRUSTED_PROXY_COUNT = int(os.environ.get("BIBLOGIN_TRUSTED_PROXY_COUNT", "0"))
+
+# R-SEC-4: staff accounts in the admin. django-axes locks an account/IP pair after repeated wrong
+# passwords (database handler: one lockout for every worker on the shared database, counted
+# under a row lock); django-otp adds TOTP. Only /admin/: the library-PIN backends have their own
+# throttle (R-LOGIN-5).
+INSTALLED_APPS = [
+    "biblogin.staff.apps.StaffAdminConfig" if app == "django.contrib.admin" else app
+    for app in INSTALLED_APPS
+] + ["axes", "django_otp", "django_otp.plugins.otp_totp", "biblogin.staff"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS.insert(0, "biblogin.staff.backends.StaffLockoutBackend")
+AXES_HANDLER = "biblogin.staff.handlers.StaffAxesHandler"
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = int(os.environ.get("BIBLOGIN_STAFF_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BIBLOGIN_STAFF_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "biblogin.borrowercheck.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "biblogin.staff.site.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["otp_token"]
+# Superusers need a verified TOTP code in production (HTTPS); the demo serves plain HTTP on
+# loopback (BIBLOGIN_SECURE_COOKIES=0), so its demo superuser logs in with a password alone.
+STAFF_OTP_REQUIRED = env_bool("BIBLOGIN_STAFF_OTP_REQUIRED", SECURE_COOKIES and not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("BIBLOGIN_TOTP_ISSUER", "biblogin")
 
 # The portal (Bibliotek.dk) is a relying party of the login platform; by default both are served
 # by this same deployment, so the issuer is our own /login.

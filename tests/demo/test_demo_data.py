@@ -98,7 +98,8 @@ def test_campus_syd_staff_sees_only_campus_syd_in_the_admin() -> None:
     assert client.get(f"/admin/registry/agency/{other.pk}/change/").status_code in {302, 403, 404}
 
 
-def test_superuser_sees_every_demo_agency_in_the_admin() -> None:
+def test_superuser_sees_every_demo_agency_in_the_admin(settings) -> None:
+    settings.STAFF_OTP_REQUIRED = False  # as `biblogin demo` runs (plain HTTP, R-SEC-4)
     demo_load()
     client = Client()
     assert client.login(username="admin", password="biblogin-admin")

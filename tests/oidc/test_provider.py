@@ -18,6 +18,7 @@ from biblogin.common.errors import ApplicationError
 from biblogin.oidc import keys
 from biblogin.oidc.models import Client, SigningKey, SigningKeyState
 from biblogin.oidc.services import client_upsert, demo_clients_ensure
+from tests.registry.builders import staff_otp_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +179,7 @@ def staff_browser(demo) -> Browser:
     admin = get_user_model().objects.create_superuser("staff-login", password="x-not-used-x")
     browser = Browser()
     browser.force_login(admin)
-    return browser
+    return staff_otp_verified(browser, admin)  # R-SEC-4: superusers use a second factor
 
 
 def test_clients_are_edited_in_the_admin(staff_browser):

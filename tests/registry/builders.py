@@ -51,3 +51,19 @@ def staff_user(username: str, *, agency: Agency | None = None, superuser: bool =
     if agency is not None:
         services.staff_agency_bind(user=user, agency=agency)
     return user
+
+
+def staff_otp_verified(client: Any, user: User) -> Any:
+    """Give the account a TOTP device and mark the client's session verified by it.
+
+    What a correct code at the admin login does (R-SEC-4), as ``force_login`` does for the
+    password; tests/staff prove the real login.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

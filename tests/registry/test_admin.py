@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from django import forms
 from django.contrib.auth import get_user_model
@@ -10,9 +13,17 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from biblogin.audit.models import AuditEvent
 from biblogin.registry import selectors, services
 from biblogin.registry.models import Agency, Branch, MobileStop, StaffAgency
-from tests.registry.builders import branch, public_library, requester, research_library, staff_user
+from tests.registry.builders import (
+    branch,
+    public_library,
+    requester,
+    research_library,
+    staff_otp_verified,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +93,9 @@ def campus_staff(world):
 @pytest.fixture
 def superuser_client(world):
     client = Client()
-    client.force_login(staff_user("admin", superuser=True))
-    return client
+    user = staff_user("admin", superuser=True)
+    client.force_login(user)
+    return staff_otp_verified(client, user)
 
 
 def listed(response) -> list[str]:
@@ -426,6 +438,7 @@ def test_change_in_the_staff_ui_is_seen_by_the_next_login_page_search_R_VIP_11(c
     assert selectors.agencies_search(query="Campus Syd", service_requester="bibliotek.dk")
     data = form_data(campus_staff.get(change_url(campus)))
     data.pop("borrower_check")
+    data["_confirm_patron_impact"] = "1"  # R-SEC-4: staff confirmed what patrons will lose
     assert campus_staff.post(change_url(campus), data).status_code == 302
     assert selectors.agencies_search(query="Campus Syd", service_requester="bibliotek.dk") == []
     assert selectors.agency_get(agency_id="820099").borrower_check is False
@@ -464,3 +477,119 @@ def test_every_registry_admin_page_renders_for_superuser_and_bound_staff(
     # The staff binding list is not even offered to a bound account.
     assert "/admin/registry/staffagency/" not in campus_staff.get("/admin/").content.decode()
     assert "/admin/registry/staffagency/" in superuser_client.get("/admin/").content.decode()
+
+
+# --- R-SEC-4: changes that stop patrons are confirmed first and audited ---------------------
+
+
+def confirm_page_data(page) -> list[tuple[str, str]]:
+    """The hidden fields and the confirm button the confirmation page posts back."""
+    text = page.content.decode()
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', text)
+    fields = [(html.unescape(k), html.unescape(v)) for k, v in fields]
+    return [*fields, ("_confirm_patron_impact", "Ja, gem ændringen")]
+
+
+def post_pairs(client, url, pairs):
+    data: dict[str, list[str]] = {}
+    for key, value in pairs:
+        data.setdefault(key, []).append(value)
+    return client.post(url, data)
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "danish"),
+    [
+        (
+            {"borrower_check": None},
+            "registry_borrower_check_off",
+            "Lånere hos Campus Syd Bibliotek kan ikke længere logge ind med bibliotekslogin.",
+        ),
+        (
+            {"borrower_check_services": []},
+            "registry_service_removed",
+            "Lånere hos Campus Syd Bibliotek kan ikke længere logge ind med bibliotekslogin på "
+            "bibliotek.dk.",
+        ),
+        (
+            {"status": "invisible"},
+            "registry_status_invisible",
+            "Lånere kan ikke længere finde Campus Syd Bibliotek i bibliotekssøgningen",
+        ),
+        (
+            {"status": "deleted"},
+            "registry_status_deleted",
+            "Campus Syd Bibliotek findes ikke længere for lånerne",
+        ),
+    ],
+)
+def test_a_change_that_stops_patrons_is_saved_only_after_confirming_and_is_audited_R_SEC_4(
+    campus_staff, world, change, code, danish
+):
+    """R-SEC-4: the admin says what patrons will experience; saved and audited on confirming."""
+    campus = world["campus"]
+    url = change_url(campus)
+    data = form_data(campus_staff.get(url))
+    for key, value in change.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    data["_save"] = "Gem"
+    page = campus_staff.post(url, data)
+    assert page.status_code == 200
+    assert danish in page.content.decode()
+    fresh = Agency.objects.get(pk=campus.pk)
+    assert (fresh.borrower_check, fresh.status) == (True, "active"), "saved before confirming"
+    assert list(fresh.borrower_check_services.values_list("name", flat=True)) == ["bibliotek.dk"]
+    assert not AuditEvent.objects.filter(action=code).exists()
+
+    saved = post_pairs(campus_staff, url, confirm_page_data(page))
+    assert saved.status_code == 302
+    fresh = Agency.objects.get(pk=campus.pk)
+    if "borrower_check" in change:
+        assert fresh.borrower_check is False
+    if "borrower_check_services" in change:
+        assert not fresh.borrower_check_services.exists()
+    if "status" in change:
+        assert fresh.status == change["status"]
+    event = AuditEvent.objects.get(action=code)
+    assert (event.actor, event.agency_id) == ("campussyd", "820099")
+
+
+def test_cancelling_the_confirmation_changes_nothing_R_SEC_4(campus_staff, world):
+    """R-SEC-4: "Nej, fortryd" goes back to the form; the agency is as before."""
+    campus = world["campus"]
+    url = change_url(campus)
+    data = form_data(campus_staff.get(url))
+    data.pop("borrower_check")
+    data["name"] = "Nyt navn"
+    page = campus_staff.post(url, data)
+    cancel = re.search(r'<a href="([^"]+)" class="button cancel-link">', page.content.decode())[1]
+    assert campus_staff.get(cancel).status_code == 200
+    fresh = Agency.objects.get(pk=campus.pk)
+    assert (fresh.borrower_check, fresh.name) == (True, "Campus Syd Bibliotek")
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_confirmation_page_speaks_english_to_english_staff_R_SEC_4(campus_staff, world):
+    """R-SEC-4: Danish first, English complete."""
+    campus = world["campus"]
+    url = change_url(campus)
+    data = form_data(campus_staff.get(url))
+    data.pop("borrower_check")
+    page = campus_staff.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "Patrons of Campus Syd Bibliotek can no longer log in with their library login." in text
+    assert "Yes, save the change" in text
+
+
+def test_an_ordinary_change_is_saved_without_a_confirmation_page(campus_staff, world):
+    """R-SEC-4: only changes that stop patrons ask; others save at once and are not audited."""
+    campus = world["campus"]
+    url = change_url(campus)
+    data = form_data(campus_staff.get(url))
+    data["name"] = "Campus Syd"
+    assert campus_staff.post(url, data).status_code == 302
+    assert Agency.objects.get(pk=campus.pk).name == "Campus Syd"
+    assert not AuditEvent.objects.exists()

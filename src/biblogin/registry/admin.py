@@ -18,6 +18,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from biblogin.registry import selectors, services
@@ -349,6 +350,76 @@ class AgencyAdmin(ScopedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Agency, form: Any, change: bool) -> None:
         services.agency_save(agency=obj, actor=request.user.get_username())
+
+    # R-SEC-4: a change that stops patrons logging in, finding or ordering is shown on a page of
+    # its own with what patrons will experience, and saved only once staff confirm it.
+    confirm_field = "_confirm_patron_impact"
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and object_id is not None:
+            impacts = self._patron_impacts(request, object_id)
+            if impacts and self.confirm_field not in request.POST:
+                return self._confirm_patron_impacts(request, object_id, impacts)
+            request._patron_impacts = impacts  # type: ignore[attr-defined]
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _patron_impacts(self, request: HttpRequest, object_id: str) -> list[services.PatronImpact]:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_change_permission(request, obj):
+            return []
+        form = self.get_form(request, obj, change=True)(request.POST, request.FILES, instance=obj)
+        if not form.is_valid():
+            return []  # the change form shows the errors; nothing is saved
+        data = form.cleaned_data
+        fresh = Agency.objects.get(pk=obj.pk)
+        return services.agency_change_patron_impacts(
+            agency_pk=fresh.pk,
+            borrower_check=data.get("borrower_check", fresh.borrower_check),
+            borrower_check_services=data.get(
+                "borrower_check_services", fresh.borrower_check_services.all()
+            ),
+            status=data.get("status", fresh.status),
+        )
+
+    def _confirm_patron_impacts(
+        self, request: HttpRequest, object_id: str, impacts: list[services.PatronImpact]
+    ) -> HttpResponse:
+        obj = Agency.objects.get(pk=unquote(object_id))
+        resubmit = [
+            (key, value)
+            for key in request.POST
+            if key not in {"csrfmiddlewaretoken", self.confirm_field}
+            for value in request.POST.getlist(key)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Bekræft ændringen"),
+            "opts": self.model._meta,
+            "object": obj,
+            "impacts": impacts,
+            "resubmit": resubmit,
+            "confirm_field": self.confirm_field,
+            "change_url": request.path,
+        }
+        return TemplateResponse(request, "registry/agency_confirm_patron_impact.html", context)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_change(request, obj, message)
+        # Registry may not import audit (.importlinter): the admin site records the event.
+        for impact in getattr(request, "_patron_impacts", []):
+            self.admin_site.record_staff_change(  # type: ignore[attr-defined]
+                request=request,
+                action=f"registry_{impact.code}",
+                agency_id=obj.agency_id,
+                details={"agency": obj.name, "service": impact.service, "confirmed": True},
+            )
+        return entry
 
 
 # --- Branch -------------------------------------------------------------------------------

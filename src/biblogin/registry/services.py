@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Permission
@@ -350,3 +351,80 @@ def staff_agency_unbind(*, user: User) -> None:
         )
     )
     logger.info("registry: staff account %s unbound", user.pk)
+
+
+# --- Changes that stop patrons (R-SEC-4) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatronImpact:
+    """One consequence for patrons of a registry change, for staff to confirm first."""
+
+    code: str  # borrower_check_off | service_removed | status_invisible | status_deleted
+    message: str
+    service: str = ""
+
+
+def agency_change_patron_impacts(
+    *,
+    agency_pk: int,
+    borrower_check: bool,
+    borrower_check_services: Iterable[str | ServiceRequester],
+    status: str,
+) -> list[PatronImpact]:
+    """Return what patrons lose if the stored agency gets these values (nothing: empty list).
+
+    R-SEC-4: turning off the borrower check (R-VIP-3), dropping a service from the shared
+    borrower check (R-VIP-4) or making the agency invisible or deleted changes, for every
+    patron of the library, whether they can log in, find it or order.
+    """
+    before = Agency.objects.filter(pk=agency_pk).first()
+    if before is None:
+        return []
+    name = before.name
+    impacts: list[PatronImpact] = []
+    if before.borrower_check and not borrower_check:
+        impacts.append(
+            PatronImpact(
+                "borrower_check_off",
+                _("Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin.")
+                % {"name": name},
+            )
+        )
+    elif borrower_check:
+        after = {
+            r.name if isinstance(r, ServiceRequester) else str(r) for r in borrower_check_services
+        }
+        removed = sorted(set(before.borrower_check_services.values_list("name", flat=True)) - after)
+        impacts.extend(
+            PatronImpact(
+                "service_removed",
+                _(
+                    "Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin på "
+                    "%(service)s."
+                )
+                % {"name": name, "service": service},
+                service=service,
+            )
+            for service in removed
+        )
+    if status != before.status and status == AgencyStatus.INVISIBLE:
+        impacts.append(
+            PatronImpact(
+                "status_invisible",
+                _("Lånere kan ikke længere finde %(name)s i bibliotekssøgningen på login-siden.")
+                % {"name": name},
+            )
+        )
+    if status != before.status and status == AgencyStatus.DELETED:
+        impacts.append(
+            PatronImpact(
+                "status_deleted",
+                _(
+                    "%(name)s findes ikke længere for lånerne: de kan hverken finde biblioteket, "
+                    "logge ind med bibliotekslogin eller bestille til det."
+                )
+                % {"name": name},
+            )
+        )
+    return impacts
