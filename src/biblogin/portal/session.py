@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from importlib import import_module
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
@@ -258,26 +258,33 @@ def callback_outcome(request: HttpRequest, *, state: str) -> CallbackOutcome | N
     None when no callback of this state ran, it failed, or this browser is not the one it
     ran for (a state alone does not give anyone the session it made).
     """
-    if not state:
+    cookie = request.COOKIES.get(COOKIE_NAME) or ""
+    if not state or not cookie:
         return None
     key = _callback_key(state)
     deadline = time.monotonic() + _CALLBACK_WAIT_SECONDS
     record = cache.get(key)
-    while isinstance(record, dict) and record.get("status") == "running":
+    while _same_browser(request, record) and record.get("status") == "running":
         if time.monotonic() >= deadline:
             return None
         time.sleep(_CALLBACK_POLL_SECONDS)
         record = cache.get(key)
-    if not isinstance(record, dict) or record.get("status") != "done":
+    if not _same_browser(request, record) or record.get("status") != "done":
         return None
     session_key = str(record.get("session_key") or "")
-    cookie = request.COOKIES.get(COOKIE_NAME) or ""
-    same_browser = bool(cookie) and (
-        _cookie_digest(request) == record.get("browser") or cookie == session_key
-    )
-    if not same_browser or not session_key:
+    if not session_key:
         return None
     return CallbackOutcome(target=str(record.get("target") or "/"), session_key=session_key)
+
+
+def _same_browser(request: HttpRequest, record: Any) -> TypeGuard[dict[str, Any]]:
+    """The browser the first callback ran for: its cookie then, or the session it left."""
+    if not isinstance(record, dict):
+        return False
+    cookie = request.COOKIES.get(COOKIE_NAME) or ""
+    return bool(cookie) and (
+        _cookie_digest(request) == record.get("browser") or cookie == record.get("session_key")
+    )
 
 
 def callback_session_adopt(
