@@ -310,13 +310,47 @@ PORTAL_OIDC_ISSUER = os.environ.get("BIBLOGIN_PORTAL_OIDC_ISSUER", BASE_URL + "/
 PORTAL_OIDC_CLIENT_ID = os.environ.get("BIBLOGIN_PORTAL_CLIENT_ID", "bibliotek-dk")
 PORTAL_OIDC_CLIENT_SECRET = kept_secret("BIBLOGIN_PORTAL_CLIENT_SECRET", "portal_client_secret", 32)
 
+# R-CULR-5, R-SEC-2: every line is masked (CPRs; codes, states and hints dropped), also the
+# request lines: Django's own loggers and the HTTP server's access logger get the filter on the
+# logger itself, so whichever handler prints them (the server's, ours) sees masked records.
+_ACCESS_LOG = {"handlers": ["access"], "filters": ["mask_cpr"], "propagate": False}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_cpr": {"()": "biblogin.common.logging.MaskCprFilter"}},
+    "formatters": {
+        "access": {"format": "%(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["mask_cpr"]},
+        "access": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "access",
+            "filters": ["mask_cpr"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_cpr"],
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("BIBLOGIN_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["mask_cpr"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["mask_cpr"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        "granian.access": _ACCESS_LOG,
+        "gunicorn.access": _ACCESS_LOG,
+    },
 }

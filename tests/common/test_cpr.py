@@ -239,3 +239,29 @@ def test_ten_digits_are_a_cpr_exactly_when_they_make_a_real_date(digits):
     except ValueError:
         real = False
     assert (normalise_cpr(digits) == digits) is real
+
+
+def test_a_cpr_typed_in_other_groups_is_masked_in_free_text_R_CULR_5():
+    """R-CULR-5: "15 03 85 12 34" or "1503 85-1234" is the same CPR and masked like it."""
+    for typed in (
+        "15 03 85 12 34",
+        "1503 85-1234",
+        "150385 - 1234",
+        "15-03-85-1234",
+        "150  385 1234",
+    ):
+        masked = mask_cprs_in_text(f"820099:{typed} failed")
+        assert masked == "820099:150385-XXXX failed", masked
+    assert mask_cprs_in_text("tlf 12 34 56 78, 2026-12-02 06:17:00") == (
+        "tlf 12 34 56 78, 2026-12-02 06:17:00"
+    )
+
+
+@given(cpr_and_day=valid_cprs(), cut=st.lists(st.integers(1, 9), max_size=4, unique=True),
+       sep=st.sampled_from([" ", "-", "  ", " - ", "\t", "\u2013"]))  # fmt: skip
+def test_every_grouping_of_a_real_cpr_is_masked_R_CULR_5(cpr_and_day, cut, sep):
+    cpr, _day = cpr_and_day
+    cuts = sorted(cut)
+    pieces = [cpr[a:b] for a, b in zip([0, *cuts], [*cuts, 10], strict=True)]
+    masked = mask_cprs_in_text(f"user {sep.join(pieces)} at 820099")
+    assert masked == f"user {cpr[:6]}-XXXX at 820099"

@@ -42,6 +42,19 @@ def test_logins_failures_and_lockouts_are_audited_without_pin_and_with_cpr_maske
     assert ANNA not in dump and "150385-XXXX" in dump
 
 
+def test_a_cpr_typed_with_spaces_where_cpr_is_no_user_id_is_masked_in_the_audit_R_CULR_5(app):
+    """R-CULR-5, R-LOGIN-13: 840099 takes borrower numbers only; a CPR typed there is masked."""
+    for typed in ("15 03 85 12 34", "1503 85 1234", "150385  1234"):
+        started = app.start(prompt="login")
+        app.library_login(started, agency_id="840099", user_id=typed, pin="0000")
+    fields = ("action", "outcome", "actor", "agency_id", "subject", "ip", "details")
+    events = list(AuditEvent.objects.filter(agency_id="840099").values(*fields))
+    assert len(events) >= 3
+    texts = list(_strings(events))
+    assert not [t for t in texts if ANNA in re.sub(r"[\s\-]", "", t)]
+    assert "840099:150385-XXXX" in texts
+
+
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value

@@ -129,3 +129,39 @@ def test_only_openid_gives_only_the_login_claims(portal):
     tokens = portal.login_library(agency_id="710100", user_id="1000001", pin="1234", scope="openid")
     claims = portal.id_token_claims(tokens["id_token"])
     assert not set(claims) & set(Claim.values)
+
+
+MINIMAL = {"uniqueId", "agencies", "loggedInAgencyId", "idpUsed"}
+
+
+def test_a_new_client_gets_the_minimal_claims_without_birth_date_or_gender(demo, browser):
+    """R-SEC-2: by default no birthDate and gender (most of a CPR), no CPR, no municipality."""
+    from biblogin.oidc.services import client_upsert
+    from tests.oidc_flow import OIDCFlow
+
+    assert set(Client().allowed_claims) == MINIMAL
+    client_upsert(
+        client_id="ny-app",
+        display_name="Ny app",
+        client_type="public",
+        redirect_uris=["http://127.0.0.1:8766/callback"],
+        service_requester="demo-app",
+    )
+    assert set(Client.objects.get(client_id="ny-app").allowed_claims) == MINIMAL
+    new = OIDCFlow(browser, client_id="ny-app", redirect_uri="http://127.0.0.1:8766/callback")
+    tokens = new.login_library(agency_id="710100", user_id="1000001", pin="1234")
+    claims = new.id_token_claims(tokens["id_token"])
+    assert set(claims) & set(Claim.values) == MINIMAL
+    assert not {"birthDate", "gender", "birthYear", "cpr", "userId"} & set(claims)
+    info = new.userinfo(tokens["access_token"]).json()
+    assert set(info) == {"sub", "acr", "amr", "auth_time", *MINIMAL}
+
+
+def test_birth_date_and_gender_only_for_a_client_allowed_them(portal):
+    """R-SEC-2: like ``cpr``, given only when the client's allowed claims name them."""
+    Client.objects.filter(client_id="bibliotek-dk").update(
+        allowed_claims=[*sorted(MINIMAL), Claim.BIRTH_DATE, Claim.GENDER]
+    )
+    tokens = portal.login_library(agency_id="710100", user_id="1000001", pin="1234")
+    claims = portal.id_token_claims(tokens["id_token"])
+    assert (claims["birthDate"], claims["gender"]) == ("1985-03-15", "female")

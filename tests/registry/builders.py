@@ -38,8 +38,19 @@ def public_library(municipality_no: int = 101, **fields: Any) -> Agency:
     )
 
 
+def _free_branch_id(agency: Agency) -> str:
+    """A branch ID in the agency's range (R-VIP-10) that no agency or branch has yet."""
+    taken = set(Agency.objects.values_list("agency_id", flat=True))
+    taken |= set(Branch.objects.values_list("branch_id", flat=True))
+    for n in range(99, 0, -1):
+        candidate = f"{agency.agency_id[:4]}{n:02d}"
+        if candidate not in taken:
+            return candidate
+    raise AssertionError(f"no free branch ID left for {agency.agency_id}")
+
+
 def branch(agency: Agency, branch_id: str | None = None, **fields: Any) -> Branch:
-    branch_id = branch_id or f"{agency.agency_id[:3]}{next(_numbers) % 1000:03d}"
+    branch_id = branch_id or _free_branch_id(agency)
     fields.setdefault("name", f"Filial {branch_id}")
     return services.branch_create(agency=agency, branch_id=branch_id, **fields)
 

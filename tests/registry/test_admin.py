@@ -593,3 +593,23 @@ def test_an_ordinary_change_is_saved_without_a_confirmation_page(campus_staff, w
     assert campus_staff.post(url, data).status_code == 302
     assert Agency.objects.get(pk=campus.pk).name == "Campus Syd"
     assert not AuditEvent.objects.exists()
+
+def test_bound_staff_cannot_give_its_branch_an_id_from_another_agencys_range(campus_staff, world):
+    """R-VIP-10, DOMAIN glossary: Campus Syd (820099) cannot add 710199 or 190101."""
+    for smuggled in ("710199", "190101"):
+        response = campus_staff.post(
+            f"{BRANCHES}add/",
+            {
+                "branch_id": smuggled,
+                "agency": world["campus"].pk,
+                "name": "Smuglet filial",
+                "pickup_allowed": "on",
+                "mobile_stops-TOTAL_FORMS": "0",
+                "mobile_stops-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert "branch_id" in errors, errors
+        assert "8200" in " ".join(errors["branch_id"])
+        assert not Branch.objects.filter(branch_id=smuggled).exists()

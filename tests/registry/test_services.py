@@ -328,3 +328,70 @@ def test_staff_agency_bind_makes_a_staff_account_of_that_agency():
     services.staff_agency_unbind(user=user)
     user = get_user_model().objects.get(pk=user.pk)
     assert not user.has_perm("registry.change_agency")
+
+
+# --- R-VIP-10 + glossary: a branch ID lies in its agency's number range ------------------------
+
+
+def test_a_branch_id_in_another_agencys_range_is_refused_R_VIP_10():
+    """R-VIP-10, DOMAIN glossary: a branch of 820099 cannot be 710199 (Copenhagen's range)."""
+    public_library(101)
+    campus = research_library("820099")
+    for smuggled in ("710199", "190101", "820199"):
+        with pytest.raises(ValidationError) as caught:
+            services.branch_create(agency=campus, branch_id=smuggled, name="Smuglet")
+        assert "branch_id" in caught.value.message_dict
+    assert not Branch.objects.filter(agency=campus).exists()
+
+
+def test_a_branch_cannot_take_another_agencys_id_even_in_its_range_R_VIP_10():
+    """R-VIP-10: 820010 is an agency of its own; 820099 may not call a branch that."""
+    campus = research_library("820099")
+    research_library("820010")
+    with pytest.raises(ValidationError) as caught:
+        services.branch_create(agency=campus, branch_id="820010", name="Forveksling")
+    assert "branch_id" in caught.value.message_dict
+
+
+def test_branch_ids_in_the_agencys_range_are_accepted_R_VIP_10():
+    """R-VIP-10: the main branch may have the agency's ID; others share its first four digits."""
+    kbh = public_library(101)
+    assert services.branch_create(agency=kbh, branch_id="710100", name="Hoved").pk
+    assert services.branch_create(agency=kbh, branch_id="710199", name="Filial").pk
+
+
+def test_moving_a_branch_to_another_agency_is_checked_against_the_new_range_R_VIP_10():
+    kbh = public_library(101)
+    aarhus = public_library(751)
+    b = branch(kbh, "710104")
+    b.agency = aarhus
+    with pytest.raises(ValidationError):
+        services.branch_save(branch=b)
+    b.refresh_from_db()
+    assert b.agency == kbh
+
+
+def test_every_demo_branch_lies_in_its_agencys_range_R_VIP_10():
+    from biblogin.demo.services import demo_load
+
+    demo_load()
+    branches = list(Branch.objects.select_related("agency"))
+    assert len(branches) > 5
+    for b in branches:
+        b.full_clean()
+
+
+def test_a_branch_registered_before_the_range_rule_can_still_be_edited_R_VIP_10():
+    """R-VIP-10: the rule guards new IDs and moves; other fields of an old branch stay editable."""
+    kbh = public_library(101)
+    campus = research_library("820099")
+    Branch.objects.create(agency=campus, branch_id="710150", name="Gammel")
+    old = Branch.objects.get(branch_id="710150")
+    services.branch_update(branch=old, name="Omdøbt")
+    assert Branch.objects.get(branch_id="710150").name == "Omdøbt"
+    old.agency = kbh
+    services.branch_save(branch=old)
+    moved = Branch.objects.get(branch_id="710150")
+    moved.agency = campus
+    with pytest.raises(ValidationError):
+        services.branch_save(branch=moved)

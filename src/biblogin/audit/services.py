@@ -22,6 +22,22 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def failed_login_credentials_mask(*, credentials: dict[str, Any]) -> None:
+    """Mask CPR-shaped values in the credentials of a failed login, in place (R-CULR-5).
+
+    Django's ``user_login_failed`` hands every receiver one dict, with only password-like keys
+    cleansed; a CPR typed as user ID, or a MitID identity, would reach whatever records them.
+    """
+    for key, value in list(credentials.items()):
+        if isinstance(value, str):
+            credentials[key] = mask_cprs_in_text(value)
+        elif value is not None and not isinstance(value, int | float | bool):
+            text = repr(value)
+            masked = mask_cprs_in_text(text)
+            if masked != text:
+                credentials[key] = masked
+
+
 def audit_event_record(
     *,
     action: str,

@@ -11,6 +11,9 @@ _DASHES = "\\-\u2010-\u2015\u2212"
 _SEPARATORS = re.compile(rf"[\s{_DASHES}]")
 _CPR_SHAPE = re.compile(r"^\d{10}$")
 _MASK_PATTERN = re.compile(rf"(?<!\d)(\d{{6}})[\s{_DASHES}]?(\d{{4}})(?!\d)")
+# Digits in groups split by a few spaces or dashes: "15 03 85 12 34", "1503 85-1234".
+_DIGIT_RUN = re.compile(rf"\d+(?:[\s{_DASHES}]{{1,3}}\d+)+")
+_DIGIT_GROUP = re.compile(r"\d+")
 
 
 def normalise_cpr(value: str) -> str | None:
@@ -70,5 +73,35 @@ def mask_cpr(cpr: str) -> str:
 
 
 def mask_cprs_in_text(text: str) -> str:
-    """Replace every CPR-looking number (10 digits, optional dash) in free text, e.g. log lines."""
-    return _MASK_PATTERN.sub(lambda m: f"{m.group(1)}-XXXX", text)
+    """Replace every CPR-looking number in free text, e.g. log lines and audit subjects.
+
+    10 digits with at most one dash or space are masked whatever they are; 10 digits typed in
+    other groups ("15 03 85 12 34") when they make a real CPR date (R-CULR-5: a CPR typed with
+    spaces at a library that does not take CPRs is still a CPR).
+    """
+    masked = _MASK_PATTERN.sub(lambda m: f"{m.group(1)}-XXXX", text)
+    return _DIGIT_RUN.sub(_mask_grouped_cprs, masked)
+
+
+def _mask_grouped_cprs(run: re.Match[str]) -> str:
+    """Mask each stretch of whole digit groups in this run that makes a 10-digit real CPR."""
+    text = run.group(0)
+    groups = list(_DIGIT_GROUP.finditer(text))
+    out: list[str] = []
+    position = 0
+    i = 0
+    while i < len(groups):
+        digits = ""
+        j = i
+        while j < len(groups) and len(digits) < 10:
+            digits += groups[j].group(0)
+            j += 1
+        if len(digits) == 10 and birth_date(digits) is not None:
+            out.append(text[position : groups[i].start()])
+            out.append(f"{digits[:6]}-XXXX")
+            position = groups[j - 1].end()
+            i = j
+        else:
+            i += 1
+    out.append(text[position:])
+    return "".join(out)

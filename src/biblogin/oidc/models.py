@@ -58,8 +58,13 @@ def _default_scopes() -> list[str]:
     return [Scope.OPENID, Scope.PROFILE]
 
 
+# R-SEC-2: what a new client gets unless staff allow more. Not birthDate, gender or birthYear
+# (most of a CPR's information), not cpr, userId (may be a CPR) or the municipality.
+DEFAULT_CLAIMS = (Claim.UNIQUE_ID, Claim.AGENCIES, Claim.LOGGED_IN_AGENCY_ID, Claim.IDP_USED)
+
+
 def _default_claims() -> list[str]:
-    return [c for c in Claim.values if c != Claim.CPR]
+    return [str(c) for c in DEFAULT_CLAIMS]
 
 
 LOOPBACK_HOSTS = {"localhost"}
@@ -137,7 +142,10 @@ class Client(AbstractApplication):
     allowed_claims = models.JSONField(
         _("tilladte claims"),
         default=_default_claims,
-        help_text=_("Kun disse oplysninger udleveres. CPR-nummeret kræver et særskilt tilvalg."),
+        help_text=_(
+            "Kun disse oplysninger udleveres. CPR-nummer, fødselsdato og køn kræver et særskilt "
+            "tilvalg."
+        ),
     )
     create_culr_account_agency: models.CharField[str, str] = models.CharField(
         _("opret CULR-konto ved"),

@@ -20,7 +20,7 @@ from oauth2_provider.models import (
 from biblogin.audit.services import audit_event_record
 from biblogin.common.errors import ApplicationError
 from biblogin.login.constants import IdentityProvider
-from biblogin.oidc.models import Claim, Client, Scope
+from biblogin.oidc.models import DEFAULT_CLAIMS, Claim, Client, Scope
 from biblogin.registry.models import ServiceRequester
 
 
@@ -59,7 +59,7 @@ def client_upsert(
     """Create or update the client ``client_id`` so that it has exactly this configuration.
 
     ``client_type`` is ``"confidential"`` (give ``client_secret``; it is stored hashed) or
-    ``"public"`` (no secret; PKCE only). ``allowed_claims`` None means every claim but ``cpr``.
+    ``"public"`` (no secret; PKCE only). ``allowed_claims`` None: the minimal default (R-SEC-2).
     The service requester must exist in the registry. Raises ApplicationError when the
     configuration is not valid; nothing is changed then.
     """
@@ -89,7 +89,7 @@ def client_upsert(
     client.allowed_idps = list(dict.fromkeys(allowed_idps))
     client.allowed_scopes = list(dict.fromkeys(allowed_scopes))
     client.allowed_claims = (
-        [c for c in Claim.values if c != Claim.CPR]
+        [str(c) for c in DEFAULT_CLAIMS]
         if allowed_claims is None
         else list(dict.fromkeys(allowed_claims))
     )
@@ -166,6 +166,8 @@ def demo_clients_ensure(*, base_url: str) -> list[Client]:
         service_requester="demo-app",
         allowed_idps=[IdentityProvider.BORCHK, IdentityProvider.MITID],
         allowed_scopes=[Scope.OPENID, Scope.PROFILE],
+        # The minimal set plus the user ID (R-SEC-2): a CPR typed as one still stays hidden.
+        allowed_claims=[*DEFAULT_CLAIMS, Claim.USER_ID],
         actor="demo",
     )
     return [portal, app]

@@ -8,14 +8,17 @@ Stored with Django's session engine (database or Redis) under its own cookie.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from importlib import import_module
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
@@ -28,6 +31,9 @@ _MITID = "mitid"
 _PENDING = "pending"
 _PENDING_MAX = 5
 _PENDING_SECONDS = 30 * 60
+_CALLBACK_PREFIX = "portal:callback:"
+_CALLBACK_WAIT_SECONDS = 25.0  # longer than one code exchange may take (its calls time out)
+_CALLBACK_POLL_SECONDS = 0.05
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -53,16 +59,20 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         return response
     if session.modified and not session.is_empty():
         session.save()
-        response.set_cookie(
-            COOKIE_NAME,
-            session.session_key or "",
-            max_age=settings.SESSION_COOKIE_AGE,
-            path="/",
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
-        )
+        _cookie_set(response, session.session_key or "")
     return response
+
+
+def _cookie_set(response: HttpResponse, session_key: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        session_key,
+        max_age=settings.SESSION_COOKIE_AGE,
+        path="/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def portal_view(view: View) -> View:
@@ -158,6 +168,12 @@ def pending_put(request: HttpRequest, *, state: str, data: dict[str, Any]) -> No
     session[_PENDING] = pending
 
 
+def pending_peek(request: HttpRequest, *, state: str) -> bool:
+    """Tell whether this session has a pending login of this state (without taking it)."""
+    pending = portal_session(request).get(_PENDING)
+    return bool(state) and isinstance(pending, dict) and isinstance(pending.get(state), dict)
+
+
 def pending_pop(request: HttpRequest, *, state: str) -> dict[str, Any] | None:
     """Take the pending login of this state (single use); None if unknown or expired."""
     session = portal_session(request)
@@ -181,3 +197,101 @@ def session_get(request: HttpRequest, key: str) -> Any:
 
 def session_pop(request: HttpRequest, key: str) -> Any:
     return portal_session(request).pop(key, None)
+
+
+# --- A repeated callback (double click, reload) -------------------------------------------------
+#
+# The first callback of a state redeems the code; a second redemption would be refused and, per
+# RFC 9700 §4.2.4, revoke what the first got. So the first claims the state in the shared cache
+# (atomic add: one winner across threads and processes), and records where it led and which
+# session it left; a repeat from the same browser waits for that and lands there too.
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    target: str
+    session_key: str
+
+
+def _callback_key(state: str) -> str:
+    return _CALLBACK_PREFIX + hashlib.sha256(state.encode()).hexdigest()
+
+
+def _cookie_digest(request: HttpRequest) -> str:
+    key = request.COOKIES.get(COOKIE_NAME) or ""
+    return hashlib.sha256(key.encode()).hexdigest() if key else ""
+
+
+def callback_claim(request: HttpRequest, *, state: str) -> bool:
+    """Make this request the one that redeems the callback of this state; False if one did."""
+    record = {"status": "running", "browser": _cookie_digest(request)}
+    return bool(cache.add(_callback_key(state), record, timeout=_PENDING_SECONDS))
+
+
+def callback_commit(request: HttpRequest, response: HttpResponse, *, state: str) -> HttpResponse:
+    """Save the session now, then record where this callback led, for its repeats."""
+    response = _finish(request, response)
+    session: SessionBase | None = getattr(request, "_portal_session", None)
+    if session is not None:
+        session.modified = False  # saved: portal_view need not save it again
+    location = response.get("Location") if response.status_code in (301, 302, 303) else None
+    key = _callback_key(state)
+    record = cache.get(key)
+    if not isinstance(record, dict):
+        record = {"browser": _cookie_digest(request)}
+    if location and session is not None and session.session_key:
+        record.update(status="done", target=location, session_key=session.session_key)
+    else:
+        record.update(status="failed")
+    cache.set(key, record, timeout=_PENDING_SECONDS)
+    return response
+
+
+def callback_abandon(*, state: str) -> None:
+    """The redeeming request failed unexpectedly: let its repeats stop waiting."""
+    cache.set(_callback_key(state), {"status": "failed"}, timeout=_PENDING_SECONDS)
+
+
+def callback_outcome(request: HttpRequest, *, state: str) -> CallbackOutcome | None:
+    """Wait for the first callback of this state; return where it led, for this browser only.
+
+    None when no callback of this state ran, it failed, or this browser is not the one it
+    ran for (a state alone does not give anyone the session it made).
+    """
+    cookie = request.COOKIES.get(COOKIE_NAME) or ""
+    if not state or not cookie:
+        return None
+    key = _callback_key(state)
+    deadline = time.monotonic() + _CALLBACK_WAIT_SECONDS
+    record = cache.get(key)
+    while _same_browser(request, record) and record.get("status") == "running":
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(_CALLBACK_POLL_SECONDS)
+        record = cache.get(key)
+    if not _same_browser(request, record) or record.get("status") != "done":
+        return None
+    session_key = str(record.get("session_key") or "")
+    if not session_key:
+        return None
+    return CallbackOutcome(target=str(record.get("target") or "/"), session_key=session_key)
+
+
+def _same_browser(request: HttpRequest, record: Any) -> TypeGuard[dict[str, Any]]:
+    """The browser the first callback ran for: its cookie then, or the session it left."""
+    if not isinstance(record, dict):
+        return False
+    cookie = request.COOKIES.get(COOKIE_NAME) or ""
+    return bool(cookie) and (
+        _cookie_digest(request) == record.get("browser") or cookie == record.get("session_key")
+    )
+
+
+def callback_session_adopt(
+    request: HttpRequest, response: HttpResponse, *, outcome: CallbackOutcome
+) -> HttpResponse:
+    """Give this browser the session the first callback left (whichever response it keeps)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    request._portal_session = engine.SessionStore(outcome.session_key)  # type: ignore[attr-defined]
+    _cookie_set(response, outcome.session_key)
+    return response

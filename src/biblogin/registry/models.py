@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -343,11 +345,67 @@ class Branch(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.branch_id})"
 
+    _loaded: tuple[str, int | None] | None = None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Branch:
+        branch = super().from_db(db, field_names, values)
+        branch._loaded = (branch.branch_id, branch.agency_id)
+        return branch
+
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.temporarily_closed and not self.temporarily_closed_reason.strip():
-            raise ValidationError(
-                {"temporarily_closed_reason": _("Skriv en årsag, som brugerne kan se.")}
+            errors["temporarily_closed_reason"] = str(_("Skriv en årsag, som brugerne kan se."))
+        range_error = self._branch_id_range_error()
+        if range_error:
+            errors["branch_id"] = range_error
+        if errors:
+            raise ValidationError(errors)
+
+    def _branch_id_range_error(self) -> str:
+        """R-VIP-10, glossary: a branch ID lies in its agency's number range, no other's ID."""
+        agency = self.agency if self.agency_id is not None else None
+        if agency is None or not six_digits_shape(self.branch_id):
+            return ""  # the field's own validation tells what is wrong
+        if self._loaded == (self.branch_id, self.agency_id):
+            # Unchanged since read: a branch registered before the rule is still editable
+            # (its ID is read-only for bound staff; the error would have no field to show on).
+            return ""
+        if not branch_id_in_agency_range(branch_id=self.branch_id, agency_id=agency.agency_id):
+            return str(
+                _(
+                    "Filialnummeret skal ligge i bibliotekets nummerserie: "
+                    "%(prefix)sxx (de fire første cifre som biblioteksnummeret %(agency)s)."
+                )
+                % {"prefix": agency.agency_id[:4], "agency": agency.agency_id}
             )
+        if (
+            self.branch_id != agency.agency_id
+            and Agency.objects.filter(agency_id=self.branch_id).exclude(pk=agency.pk).exists()
+        ):
+            return str(
+                _("%(branch)s er et andet biblioteks nummer og kan ikke bruges til en filial.")
+                % {"branch": self.branch_id}
+            )
+        return ""
+
+
+def six_digits_shape(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 6 and value.isascii() and value.isdigit()
+
+
+def branch_id_in_agency_range(*, branch_id: str, agency_id: str) -> bool:
+    """R-VIP-10: a branch of 710100 is 7101xx (its main branch may be 710100 itself).
+
+    The range is the agency ID's first four digits: ``7<municipality>`` for a public library
+    (DOMAIN.md glossary), the same for FFU and other agencies; the demo data keeps to it.
+    """
+    return (
+        six_digits_shape(branch_id)
+        and six_digits_shape(agency_id)
+        and branch_id[:4] == agency_id[:4]
+    )
 
 
 class MobileStop(models.Model):

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -45,11 +46,17 @@ from biblogin.portal.services import (
     library_add_complete,
 )
 from biblogin.portal.session import (
+    callback_abandon,
+    callback_claim,
+    callback_commit,
+    callback_outcome,
+    callback_session_adopt,
     id_token_store,
     identity_login,
     identity_update,
     mitid_recent,
     mitid_remember,
+    pending_peek,
     pending_pop,
     pending_put,
     portal_logout,
@@ -195,8 +202,35 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_GET
 @portal_view
 def callback(request: HttpRequest) -> HttpResponse:
-    """Finish a login at the login platform: verify, then act on what it was for."""
-    pending = pending_pop(request, state=request.GET.get("state", ""))
+    """Finish a login at the login platform, once per state; a repeat lands where it led."""
+    state = request.GET.get("state", "")
+    if not isinstance(state, str) or len(state) > 256:
+        state = ""
+    if not pending_peek(request, state=state) or not callback_claim(request, state=state):
+        # A double click or a reload: the first request redeems the code; a second redemption
+        # would fail and revoke the first one's login (RFC 9700 §4.2.4).
+        return _callback_repeated(request, state)
+    try:
+        response = _callback_redeem(request, state)
+    except BaseException:
+        callback_abandon(state=state)
+        raise
+    add_never_cache_headers(response)
+    return callback_commit(request, response, state=state)
+
+
+def _callback_repeated(request: HttpRequest, state: str) -> HttpResponse:
+    outcome = callback_outcome(request, state=state)
+    if outcome is None:
+        return page(request, "portal/login_error.html", {"expired": True}, status=400)
+    response = HttpResponseRedirect(outcome.target)
+    add_never_cache_headers(response)
+    return callback_session_adopt(request, response, outcome=outcome)
+
+
+def _callback_redeem(request: HttpRequest, state: str) -> HttpResponse:
+    """Verify the login platform's answer, then act on what the login was for."""
+    pending = pending_pop(request, state=state)
     if pending is None:
         return page(request, "portal/login_error.html", {"expired": True}, status=400)
     error = request.GET.get("error")
