@@ -594,6 +594,7 @@ def test_an_ordinary_change_is_saved_without_a_confirmation_page(campus_staff, w
     assert Agency.objects.get(pk=campus.pk).name == "Campus Syd"
     assert not AuditEvent.objects.exists()
 
+
 def test_bound_staff_cannot_give_its_branch_an_id_from_another_agencys_range(campus_staff, world):
     """R-VIP-10, DOMAIN glossary: Campus Syd (820099) cannot add 710199 or 190101."""
     for smuggled in ("710199", "190101"):
