@@ -159,3 +159,21 @@ def test_a_library_that_does_not_answer_uses_up_no_attempt(app, library_calls):
         assert attempt(app, "1000001", "0000")[1].status_code == 200
     state = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="")
     assert not state.blocked and state.attempts_left == 5
+
+
+def test_the_cleanup_command_deletes_expired_counters_only(app):
+    """R-LOGIN-5: counters past their memory are deleted by the daily cleanup; live ones stay."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from biblogin.borrowercheck.models import ThrottleRow
+
+    ThrottleRow.objects.create(key="pair:old", failures=3, expires=time.time() - 1)
+    throttling.throttle_failure(agency_id="710100", user_id="1000001", ip="203.0.113.9")
+    out = StringIO()
+    call_command("logincleanup", stdout=out)
+    assert "1 expired throttling counters deleted" in out.getvalue()
+    assert not ThrottleRow.objects.filter(key="pair:old").exists()
+    left = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="203.0.113.9")
+    assert left.attempts_left == 4

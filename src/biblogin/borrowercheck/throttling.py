@@ -524,3 +524,9 @@ def throttle_success(
         return  # nobody named, or the aliases exist (written at an earlier success)
     ids = {user_id, *user_ids} - {""}
     store.aliases_set(sorted(f"alias:{_pair_key(agency_id, i)}" for i in ids), target, now)
+
+
+def throttle_rows_purge() -> int:
+    """Delete the counters that have expired (the embedded set-up; Redis expires its own)."""
+    deleted, _by_model = ThrottleRow.objects.filter(expires__lte=time.time()).delete()
+    return int(deleted)
