@@ -427,6 +427,8 @@ def throttle_reserve(*, agency_id: str, user_id: str, ip: str) -> ThrottleState:
     Refused while the IP or the budget is blocked, and while the budget's attempts are all
     taken (failures in a row plus attempts now at the library). A granted state holds a
     reservation: pass it to ``throttle_failure``, ``throttle_success`` or ``throttle_release``.
+    Call it outside a transaction (as the login does): a reservation rolled back with one would
+    not count, and on PostgreSQL its row would stay locked until the transaction ends.
     """
     now = time.time()
     store = _store()
