@@ -129,3 +129,51 @@ def test_the_client_ip_comes_from_trusted_proxies_only(rf, settings):
     assert throttling.client_ip(request) == "10.0.0.1"
     settings.LOGIN_TRUSTED_PROXY_COUNT = 1
     assert throttling.client_ip(request) == "203.0.113.5"
+
+
+def test_cpr_and_borrower_number_of_one_borrower_share_one_budget(app, library_calls):
+    """R-LOGIN-5: once the library said whose IDs these are, failures under any share a budget.
+
+    Anna logs in with her CPR; then 3 wrong PINs under the CPR and 2 under her borrower number
+    block her (the 5th failure), under both IDs, without asking the library again.
+    """
+    started, response = attempt(app, "1503851234", "1234")
+    app.code_from(app.follow(response), started)
+    for _ in range(3):
+        assert attempt(app, "150385-1234", "0000")[1].status_code == 200
+    _, fourth = attempt(app, "1000001", "0000")
+    assert "Du har 1 forsøg tilbage" in fourth.content.decode()
+    assert attempt(app, "1000001", "0000")[1].status_code == 429
+    assert len(library_calls) == 6
+    for user_id in ("1503851234", "1000001"):
+        assert attempt(app, user_id, "1234")[1].status_code == 429
+    assert len(library_calls) == 6, "the library system was called while blocked"
+
+
+def test_a_library_that_does_not_answer_uses_up_no_attempt(app, library_calls):
+    """R-LOGIN-5, R-BC-3: the attempt reserved before the check is given back without an answer."""
+    from biblogin.integrations.library_systems.models import SimulatedSystem
+
+    SimulatedSystem.objects.filter(agency_id="710100").update(down=True)
+    for _ in range(6):
+        assert attempt(app, "1000001", "0000")[1].status_code == 200
+    state = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="")
+    assert not state.blocked and state.attempts_left == 5
+
+
+def test_the_cleanup_command_deletes_expired_counters_only(app):
+    """R-LOGIN-5: counters past their memory are deleted by the daily cleanup; live ones stay."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from biblogin.borrowercheck.models import ThrottleRow
+
+    ThrottleRow.objects.create(key="pair:old", failures=3, expires=time.time() - 1)
+    throttling.throttle_failure(agency_id="710100", user_id="1000001", ip="203.0.113.9")
+    out = StringIO()
+    call_command("logincleanup", stdout=out)
+    assert "1 expired throttling counters deleted" in out.getvalue()
+    assert not ThrottleRow.objects.filter(key="pair:old").exists()
+    left = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="203.0.113.9")
+    assert left.attempts_left == 4

@@ -70,6 +70,8 @@ class BorrowerCheckResult:
     name: str = ""
     email: str = ""
     borrower_ref: str = ""
+    # The other IDs the library knows the borrower by (borrower numbers, e-mails), never logged.
+    user_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -301,6 +303,7 @@ def _check(
         name=borrower.name,
         email=borrower.email,
         borrower_ref=borrower.borrower_ref,
+        user_ids=(*borrower.borrower_numbers, *(e.lower() for e in borrower.emails)),
     )
 
 

@@ -24,8 +24,9 @@ from biblogin.borrowercheck.services import (
 )
 from biblogin.borrowercheck.throttling import (
     ThrottleState,
-    throttle_check,
     throttle_failure,
+    throttle_release,
+    throttle_reserve,
     throttle_success,
 )
 from biblogin.common.cpr import mask_cpr
@@ -165,8 +166,9 @@ def library_login(
 ) -> LibraryLoginOutcome:
     """Log in with a library's user ID and PIN through the borrower check (R-LOGIN-4).
 
-    R-LOGIN-5: throttling is checked before the borrower check is called; ``borrower_not_found``
-    counts against the (agency, user ID) pair and the IP; success resets the pair.
+    R-LOGIN-5: an attempt is reserved before the borrower check is called (refused when the pair
+    or IP is blocked or the pair's attempts are taken); ``borrower_not_found`` counts against the
+    budget (the borrower's, once the library said whose ID it is) and the IP; success resets it.
     ``registry_verdict``: the registry's answer for this agency, if the caller read it in this
     request (the login page does, to tell it before the PIN is typed).
     """
@@ -178,7 +180,7 @@ def library_login(
     typed = user_id if isinstance(user_id, str) and len(user_id) <= _MAX_USER_ID else ""
     normalised = user_id_normalise(user_id=typed, user_id_kinds=kinds)
     pair_agency = agency.agency_id if agency else ""
-    state = throttle_check(agency_id=pair_agency, user_id=normalised.value, ip=ip)
+    state = throttle_reserve(agency_id=pair_agency, user_id=normalised.value, ip=ip)
     subject = _subject_for_log(pair_agency, normalised.value, normalised.is_cpr)
     if state.blocked:
         audit_event_record(
@@ -191,17 +193,23 @@ def library_login(
         )
         return LibraryLoginOutcome(status=None, throttle=state)
 
-    result = borrower_check(
-        service_requester=client.service_requester.name,
-        agency_id=agency_id if isinstance(agency_id, str) else "",
-        user_id=user_id if isinstance(user_id, str) else "",
-        password=password if isinstance(password, str) else "",
-        registry_verdict=registry_verdict,
-    )
+    try:
+        result = borrower_check(
+            service_requester=client.service_requester.name,
+            agency_id=agency_id if isinstance(agency_id, str) else "",
+            user_id=user_id if isinstance(user_id, str) else "",
+            password=password if isinstance(password, str) else "",
+            registry_verdict=registry_verdict,
+        )
+    except BaseException:
+        throttle_release(checked=state)  # no answer: the attempt does not count
+        raise
     if result.status == BorrowerCheckStatus.BORROWER_NOT_FOUND:
         state = throttle_failure(
             agency_id=pair_agency, user_id=normalised.value, ip=ip, checked=state
         )
+    elif not result.ok:
+        throttle_release(checked=state)  # neither yes nor no from the library
     if not result.ok:
         audit_event_record(
             action="login_failed",
@@ -224,7 +232,13 @@ def library_login(
             )
         return LibraryLoginOutcome(status=result.status, throttle=state)
 
-    throttle_success(agency_id=pair_agency, user_id=normalised.value, checked=state)
+    throttle_success(
+        agency_id=pair_agency,
+        user_id=normalised.value,
+        checked=state,
+        borrower_ref=result.borrower_ref,
+        user_ids=[result.cpr or "", *result.user_ids],
+    )
     identity = _library_identity_record(result)
     authentication = _authentication_create(
         identity=identity,

@@ -1,4 +1,4 @@
-"""Delete old login records (and expired tokens): run daily, e.g. from cron."""
+"""Delete old login records (and expired tokens, throttling counters): run daily, e.g. from cron."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from oauth2_provider.models import clear_expired
 
+from biblogin.borrowercheck.throttling import throttle_rows_purge
 from biblogin.login.services import authentications_purge
 
 
@@ -30,3 +31,5 @@ class Command(BaseCommand):
         )
         deleted = authentications_purge(older_than=keep)
         self.stdout.write(f"{deleted} old login records deleted")
+        # R-LOGIN-5: counters past their memory count as absent already; this frees the rows.
+        self.stdout.write(f"{throttle_rows_purge()} expired throttling counters deleted")
