@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.setdefault("BIBLOGIN_LOG_LEVEL", "WARNING")  # not one log line per check
     import django
 
     django.setup()
