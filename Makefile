@@ -40,8 +40,10 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy src config
 
+# PYTEST_ARGS: more pytest options, e.g. "-n 2" for two pytest-xdist workers (.ci/run's choice).
+PYTEST_ARGS ?=
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## Run the benchmarks (5-7 min on 2 cores; see bench/README.md) and append them to bench/RESULTS.md
 bench: install

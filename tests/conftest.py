@@ -6,8 +6,17 @@ import os
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 pytest_plugins = ["biblogin.integrations.mitid_broker.pytest_fixtures"]
+
+# Hypothesis: ``ci`` (HYPOTHESIS_PROFILE=ci, .ci/run) gives the same examples on every run;
+# ``dev`` (the default) draws new ones. The number of examples is each test's own.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True, database=None
+)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,12 +44,30 @@ def _fresh_cache() -> None:
 # Imported inside the fixtures: this conftest is read before Django is set up.
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database, and the demo data set built in it once (tests/demo_snapshot.py)."""
+    from tests.demo_snapshot import SNAPSHOT
+
+    with django_db_blocker.unblock():
+        SNAPSHOT.capture()
+
+
 @pytest.fixture
 def demo(db: None) -> None:
     """The demo data set: agencies, library systems, CULR, and the two demo clients."""
-    from biblogin.demo.services import demo_load
+    from tests.demo_snapshot import SNAPSHOT
 
-    demo_load()
+    SNAPSHOT.put_back()
+
+
+@pytest.fixture
+def production_hashing(settings: Any) -> None:
+    """The production cost of hashing, for the tests about hashing (config.settings_test)."""
+    from config import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    settings.PIN_ARGON2 = None
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ def test_bench_borrowers_have_valid_cprs_outside_the_synthetic_range():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("production_hashing")  # the bench's borrowers: production's Argon2 cost
 def test_three_login_flows_refresh_and_userinfo_against_a_live_server(live_server):
     """R-LOGIN-1, R-LOGIN-4: the driver's full code flow works as a browser's, with 0 errors."""
     fixture = setup(borrowers=2, secret="bench-test-secret", base_url=live_server.url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -279,9 +278,15 @@ def test_a_municipality_check_at_a_research_library_is_not_supported_R_BC_1(
 # R-BC-2 --------------------------------------------------------------------------------------
 
 
-def test_unknown_user_and_wrong_pin_both_give_borrower_not_found_in_the_same_time_R_BC_2(
+def test_unknown_user_and_wrong_pin_both_give_borrower_not_found_at_one_verify_each_R_BC_2(
     public_library: Agency, verifications: list[int]
 ) -> None:
+    """R-BC-2: the same answer and the same work (one Argon2id verify) for both.
+
+    The same time follows from the same work: the unknown user's verify runs against a dummy
+    hash at the real hashes' parameters (test_simulated_data.py). The wall-clock comparison is a
+    benchmark now (``python -m bench.rbc2_timing``): no timing assertions in unit tests.
+    """
     wrong_pin = check(password="00000")
     assert wrong_pin.status == Status.BORROWER_NOT_FOUND
     assert len(verifications) == 1
@@ -295,21 +300,11 @@ def test_unknown_user_and_wrong_pin_both_give_borrower_not_found_in_the_same_tim
     assert unknown == BorrowerCheckResult(
         status=Status.BORROWER_NOT_FOUND, agency_id=PUBLIC, user_id="L9999"
     )
-
-    def timed(**overrides: Any) -> float:
-        started = time.perf_counter()
-        assert check(**overrides).status == Status.BORROWER_NOT_FOUND
-        return time.perf_counter() - started
-
-    wrong_pin_times: list[float] = []
-    unknown_times: list[float] = []
-    for i in range(15):  # interleaved, so that drift in machine load hits both alike
-        wrong_pin_times.append(timed(password=f"0000{i}"))
-        unknown_times.append(timed(user_id=f"L9{i:03d}"))
-    assert len(verifications) == 2 + 30
-    slow = max(statistics.median(wrong_pin_times), statistics.median(unknown_times))
-    fast = min(statistics.median(wrong_pin_times), statistics.median(unknown_times))
-    assert slow < 1.5 * fast, (wrong_pin_times, unknown_times)
+    for i in range(15):  # interleaved: each one verify, never a short cut for either
+        assert check(password=f"0000{i}").status == Status.BORROWER_NOT_FOUND
+        assert len(verifications) == 3 + 2 * i
+        assert check(user_id=f"L9{i:03d}").status == Status.BORROWER_NOT_FOUND
+        assert len(verifications) == 4 + 2 * i
 
 
 def test_an_unknown_cpr_costs_one_verification_too_R_BC_2(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from unittest import mock
 
 import pytest
 from django.conf import settings
 
 from biblogin.login import selectors
 from biblogin.login.journey import SESSION_RECENT
+from tests.clock import clock_moved
 from tests.oidc_flow import OIDCFlow, query_of
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +71,7 @@ def test_max_age_limits_the_reuse(app):
     """R-LOGIN-11: a login older than ``max_age`` is not reused."""
     app.login_library(agency_id="710100", user_id="1000001", pin="1234")
     assert answered_at_once(app, max_age="300")
-    with mock.patch.object(selectors.time, "time", return_value=time.time() + 301):
+    with clock_moved(selectors, seconds=301):
         assert not answered_at_once(app, max_age="300")
     assert not answered_at_once(app, max_age="0")
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from unittest import mock
-
 import pytest
 
 from biblogin.audit.models import AuditEvent
 from biblogin.borrowercheck import throttling
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
+from tests.clock import clock_moved
 from tests.oidc_flow import OIDCFlow
 
 pytestmark = pytest.mark.django_db
@@ -98,8 +96,7 @@ def test_a_repeated_block_lasts_twice_as_long(app, library_calls):
     first = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="")
     assert 14 * 60 < first.retry_after <= 15 * 60
     # The block ends; five more failures block again, for 30 minutes.
-    later = time.time() + 16 * 60
-    with mock.patch.object(throttling.time, "time", return_value=later):
+    with clock_moved(throttling, seconds=16 * 60):
         for _ in range(5):
             throttling.throttle_failure(agency_id="710100", user_id="1000001", ip="")
         second = throttling.throttle_check(agency_id="710100", user_id="1000001", ip="")

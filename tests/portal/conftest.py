@@ -13,13 +13,6 @@ from tests.portal.driver import PortalBrowser
 
 
 @pytest.fixture
-def demo(db: None) -> None:
-    from biblogin.demo.services import demo_load
-
-    demo_load()
-
-
-@pytest.fixture
 def user(demo: None, mitid_settings) -> PortalBrowser:  # noqa: F811
     """One person's browser on the portal, the login platform behind it."""
     return PortalBrowser(Client(), broker=mitid_settings)

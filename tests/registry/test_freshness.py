@@ -89,6 +89,8 @@ def test_readers_see_a_borrower_check_flip_as_soon_as_the_writer_commits_R_VIP_1
     observed = [-1] * READERS
     commit_times: dict[int, float] = {}
     lock = threading.Lock()
+    # Notified whenever a reader records a read: the writer waits on it, no polling loop.
+    read_recorded = threading.Condition(lock)
     stop = threading.Event()
     start = threading.Barrier(READERS + 1)
     reads: list[list[Read]] = [[] for _ in range(READERS)]
@@ -115,18 +117,18 @@ def test_readers_see_a_borrower_check_flip_as_soon_as_the_writer_commits_R_VIP_1
                         time.monotonic(),
                     )
                 )
-                observed[index] = published_before
+                with read_recorded:
+                    observed[index] = published_before
+                    read_recorded.notify_all()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
             connection.close()
 
     def wait_until_every_reader_has_read(generation: int) -> None:
-        deadline = time.monotonic() + 20
-        while min(observed) < generation:
-            if time.monotonic() > deadline:
+        with read_recorded:
+            if not read_recorded.wait_for(lambda: min(observed) >= generation, timeout=20):
                 raise TimeoutError(f"readers stuck before generation {generation}: {observed}")
-            time.sleep(0.001)
 
     def writer() -> None:
         try:

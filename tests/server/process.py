@@ -67,6 +67,8 @@ def production_site(transactional_db: None) -> Iterator[Callable[..., str]]:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": database_url(),
+            # This pytest-xdist worker's Redis database (config.settings_test), not the base one.
+            **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
             "BIBLOGIN_BASE_URL": base_url,
             "BIBLOGIN_SECURE_COOKIES": "0",
             "BIBLOGIN_LOG_LEVEL": "WARNING",

@@ -64,6 +64,7 @@ def test_configure_refuses_bad_values_and_changes_nothing(kwargs: dict[str, obje
     assert not SimulatedSystem.objects.exists()
 
 
+@pytest.mark.usefixtures("production_hashing")
 def test_pin_is_kept_only_as_an_argon2id_hash_at_owasp_parameters_R_BC_5() -> None:
     borrower = simulated_borrower_create(
         agency_id="710100", name="Anna", pin=PIN, borrower_numbers=["L1"]
@@ -75,10 +76,21 @@ def test_pin_is_kept_only_as_an_argon2id_hash_at_owasp_parameters_R_BC_5() -> No
     assert not any(PIN in value for value in stored if value != borrower.pin_hash)
 
 
+@pytest.mark.usefixtures("production_hashing")
 def test_the_dummy_hash_costs_what_a_real_pin_hash_costs_R_BC_2() -> None:
     real = argon2.extract_parameters(pins.pin_hash("1234"))
     dummy = argon2.extract_parameters(pins.DUMMY_PIN_HASH)
     assert dummy == real
+    assert pins.dummy_pin_hash() == pins.DUMMY_PIN_HASH
+
+
+def test_the_dummy_hash_follows_configured_argon2_parameters_R_BC_2(settings) -> None:
+    """R-BC-2 holds at any cost setting (the tests' cheap one too): same parameters, same cost."""
+    settings.PIN_ARGON2 = {"time_cost": 1, "memory_cost": 64, "parallelism": 1}
+    real = argon2.extract_parameters(pins.pin_hash("1234"))
+    assert (real.time_cost, real.memory_cost, real.parallelism) == (1, 64, 1)
+    assert argon2.extract_parameters(pins.dummy_pin_hash()) == real
+    assert pins.pin_verify(stored_hash=None, pin="1234") is False
 
 
 def test_pin_verify_without_a_stored_hash_says_no_even_for_the_dummy_secret() -> None:

@@ -28,7 +28,14 @@ ISSUER = "https://broker.example"
 CLIENT_ID = "biblogin"
 CLIENT_SECRET = "fake-secret"
 REDIRECT_URI = "https://login.example/mitid/callback"
-DROP = object()  # a claim value that removes the claim
+
+
+class _Drop:
+    def __repr__(self) -> str:  # the same in every process: pytest-xdist compares test IDs
+        return "DROP"
+
+
+DROP = _Drop()  # a claim value that removes the claim
 
 # RSA key generation is slow; the tests share two keys.
 KEY_1 = RSAKey.generate_key(2048, parameters={"kid": "key-1", "use": "sig"}, private=True)

@@ -344,8 +344,9 @@ def test_response_naming_another_issuer_is_refused(fake_broker):
 @pytest.mark.parametrize(
     "bend",
     [
-        {"created_at": str(int(time.time()) - 3600)},
-        {"created_at": str(int(time.time()) + 3600)},
+        # Named: an ID with the time in it differs between pytest-xdist workers' collections.
+        pytest.param({"created_at": str(int(time.time()) - 3600)}, id="created_an_hour_ago"),
+        pytest.param({"created_at": str(int(time.time()) + 3600)}, id="created_in_an_hour"),
         {"created_at": "yesterday"},
         {"issuer": "https://another-broker.example"},
         {"code_verifier": ""},
