@@ -33,7 +33,7 @@ ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgr
 
 # CI gets the same examples on every run; a developer's run explores new ones.
 FUZZ = settings(
-    max_examples=int(os.environ.get("BIBLOGIN_FUZZ_EXAMPLES", "120")),
+    max_examples=int(os.environ.get("BIBLOGIN_FUZZ_EXAMPLES", "200")),
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -195,6 +195,7 @@ cookies = st.dictionaries(
     max_size=4,
 )
 HEADERS = [
+    "HTTP_HOST",
     "HTTP_AUTHORIZATION",
     "HTTP_ACCEPT_LANGUAGE",
     "HTTP_USER_AGENT",
@@ -590,3 +591,24 @@ def test_an_over_long_authorization_parameter_is_refused_before_the_pin_not_afte
     else:
         answer = started.response
     assert answer.status_code < 500
+
+
+@pytest.mark.parametrize("page", ["bad_request", "permission_denied"])
+def test_the_error_pages_never_read_the_body_that_made_the_request_fail(page: str) -> None:
+    """R-SEC-3: Django's own 400 and 403 pages run the CSRF check, which parses the form."""
+    from django.core.exceptions import BadRequest
+    from django.test import RequestFactory
+    from django.views import defaults
+
+    from biblogin.common import error_pages
+
+    def failing_request() -> Any:
+        factory = RequestFactory()
+        factory.cookies["csrftoken"] = CSRF_SECRET
+        return factory.generic("POST", "/log-ind/", *LATIN1_FORM)
+
+    with pytest.raises(BadRequest):
+        getattr(defaults, page)(failing_request(), BadRequest("latin-1"))
+    response = getattr(error_pages, page)(failing_request(), BadRequest("latin-1"))
+    assert response.status_code == {"bad_request": 400, "permission_denied": 403}[page]
+    assert 'lang="en"' in response.content.decode()

@@ -122,7 +122,8 @@ def _check_charset(request: HttpRequest) -> HttpResponse | None:
 def _check_form(request: HttpRequest) -> HttpResponse | None:
     """Read the form once here; a body that cannot be read is refused and never read again."""
     try:
-        # The body first, so that a view may still read it after a multipart form was parsed.
+        # The body first, so that a view may still read it after a multipart form was parsed
+        # (no endpoint takes file uploads: a form is at most DATA_UPLOAD_MAX_MEMORY_SIZE).
         request.body  # noqa: B018
         items = list(request.POST.lists())
         names = list(request.FILES)
