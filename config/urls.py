@@ -16,3 +16,7 @@ urlpatterns = [
     ),
     path("", include("biblogin.portal.urls")),
 ]
+
+# R-SEC-3: error pages that never parse the body again (Django's run the CSRF check, which does).
+handler400 = "biblogin.common.error_pages.bad_request"
+handler403 = "biblogin.common.error_pages.permission_denied"

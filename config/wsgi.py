@@ -1,6 +1,7 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+from biblogin.common.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# R-SEC-3: Django's handler, with a request that survives a hostile charset.
 application = get_wsgi_application()
