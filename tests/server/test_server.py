@@ -172,3 +172,20 @@ def test_the_application_runs_in_the_calling_thread_and_is_closed() -> None:
 
     assert run_wsgi(app, {}) == (201, [("X-A", "1")], b"ab")
     assert closed == [True]
+
+
+def test_the_production_server_refuses_a_hostile_charset_with_400_not_500(
+    production_site: Site,
+) -> None:
+    """R-SEC-3: ``biblogin serve`` runs the project's WSGI entry (config.wsgi), whose request
+    survives ``charset=rot13`` with a query string; Django's own handler answers 500 to it."""
+    host, port = _address(production_site(workers=1, threads=1))
+    body = b"user_id=1"
+    request = (
+        b"POST /log-ind/?q=a HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded; charset=rot13\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    answer = _exchange(host, port, request)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]

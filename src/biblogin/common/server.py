@@ -175,9 +175,10 @@ class BufferedWSGI:
 
 def _django() -> WSGIApp:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.wsgi import get_wsgi_application
+    # The project's WSGI entry (config.wsgi), whose request survives a hostile charset (R-SEC-3).
+    from config.wsgi import application as django_application
 
-    return get_wsgi_application()
+    return django_application
 
 
 # The target of ``biblogin serve`` (granian --interface rsgi); threads per worker process.
