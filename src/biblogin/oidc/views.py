@@ -381,7 +381,7 @@ class IntrospectionView(OAuthLibMixin, View):
                 {"error": "invalid_request", "error_description": "token is missing"}, status=400
             )
         return JsonResponse(
-            _introspect(token, request.POST.get("token_type_hint")),
+            _introspect(token, request.POST.get("token_type_hint"), client=client),
             headers={"Cache-Control": "no-store"},
         )
 
@@ -401,7 +401,16 @@ class IntrospectionView(OAuthLibMixin, View):
         return client
 
 
-def _introspect(token: str, hint: str | None) -> dict[str, Any]:
+def _may_introspect(client: Client, application_id: int | None) -> bool:
+    """RFC 7662 §4: a client's own tokens, or those of clients it is explicitly trusted with."""
+    if application_id is None:
+        return False
+    if application_id == client.pk:
+        return True
+    return client.introspects_tokens_of.filter(pk=application_id).exists()
+
+
+def _introspect(token: str, hint: str | None, *, client: Client) -> dict[str, Any]:
     checksum = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
     access = (
         get_access_token_model()
@@ -409,7 +418,7 @@ def _introspect(token: str, hint: str | None) -> dict[str, Any]:
         .filter(token_checksum=checksum)
         .first()
     )
-    if access is not None and access.is_valid():
+    if access is not None and access.is_valid() and _may_introspect(client, access.application_id):
         family = token_family_for_access_token(access)
         data: dict[str, Any] = {
             "active": True,
@@ -431,7 +440,11 @@ def _introspect(token: str, hint: str | None) -> dict[str, Any]:
         .filter(token_checksum=checksum, revoked__isnull=True)
         .first()
     )
-    if refresh is not None and refresh.access_token is not None:
+    if (
+        refresh is not None
+        and refresh.access_token is not None
+        and _may_introspect(client, refresh.application_id)
+    ):
         return {
             "active": True,
             "token_type": "refresh_token",
