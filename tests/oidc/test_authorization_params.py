@@ -36,7 +36,7 @@ LIMITS = {
     "nonce": NONCE_MAX,
     "code_challenge": 43,
 }
-NAMES = [*VALID, "prompt", "max_age", "acr_values", "ui_locales", "login_hint", "idp", "agency"]
+NAMES = [*VALID, "prompt", "max_age", "acr_values", "login_hint", "idp", "agency"]
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -67,6 +67,12 @@ def test_repeated_parameters_are_refused() -> None:
     query = urlencode(VALID) + "&nonce=other"
     problem = authorization_params_problem(params=QueryDict(query))
     assert problem is not None and problem.parameter == "nonce"
+
+
+def test_ui_locales_is_a_preference_never_a_problem() -> None:
+    """OIDC Core §3.1.2.1: an error SHOULD NOT result from ui_locales; the pages ignore it."""
+    for value in ("da_DK!", "da " * 300, "x\x01"):
+        assert problem_of({**VALID, "ui_locales": value}) is None
 
 
 def test_resource_may_be_repeated() -> None:

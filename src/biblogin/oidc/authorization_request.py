@@ -28,8 +28,6 @@ _S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 # RFC 6749 §3.3: scope-token = 1*NQCHAR.
 _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 _ASCII_TOKENS = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
-# BCP 47 language tags, loosely (RFC 5646 §2.1): the shape, not the registry.
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,4}")
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 _IDP = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+)*")
@@ -44,6 +42,9 @@ CODE_CHALLENGE_METHODS = frozenset({"S256"})
 
 # Parameters that may be given more than once (RFC 8707 resource indicators).
 _REPEATABLE = frozenset({"resource"})
+# OIDC Core §3.1.2.1: locales are only a preference and "an error SHOULD NOT result"; a value the
+# login pages cannot read is ignored there (login.journey), and it is never stored.
+_PREFERENCES = frozenset({"ui_locales", "claims_locales"})
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,6 @@ def _prompt_ok(value: str) -> bool:
     )
 
 
-def _ui_locales_ok(value: str) -> bool:
-    tags = value.split()
-    return (
-        len(value) <= 256
-        and 0 < len(tags) <= 16
-        and all(_LANGUAGE_TAG.fullmatch(t) and len(t) <= 35 for t in tags)
-    )
-
-
 # name -> the format a non-empty value must have. Lengths are part of each check.
 _FORMATS: dict[str, Callable[[str], bool]] = {
     "response_type": _tokens_within(_ASCII_TOKENS, max_tokens=3, max_length=64),
@@ -103,8 +95,6 @@ _FORMATS: dict[str, Callable[[str], bool]] = {
     "prompt": _prompt_ok,
     "max_age": lambda v: len(v) <= 9 and v.isascii() and v.isdigit(),
     "acr_values": _tokens_within(_ASCII_TOKENS, max_tokens=8, max_length=1024),
-    "ui_locales": _ui_locales_ok,
-    "claims_locales": _ui_locales_ok,
     "login_hint": lambda v: len(v) <= 255,
     "id_token_hint": lambda v: len(v) <= 8192 and _JWT.fullmatch(v) is not None,
     "claims": lambda v: len(v) <= OTHER_MAX,
@@ -139,7 +129,7 @@ def authorization_params_problem(*, params: QueryDict) -> ParamProblem | None:
     if problem is not None:
         return problem
     for name, values in params.lists():
-        if name in ("client_id", "redirect_uri"):
+        if name in ("client_id", "redirect_uri") or name in _PREFERENCES:
             continue
         if len(values) > 1 and name not in _REPEATABLE:
             # RFC 6749 §3.1: parameters MUST NOT be included more than once.
