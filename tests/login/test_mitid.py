@@ -146,3 +146,22 @@ def test_an_unreachable_broker_is_a_clear_message(app, settings):
     assert response.status_code == 302 and response["Location"].startswith("/login/?plan=")
     page = app.browser.get(response["Location"])
     assert "MitID kan ikke nås lige nu" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "forged", ["error=access_denied", "error=access_denied&state=not-the-state", "error=x&iss=y"]
+)
+def test_an_error_callback_without_the_login_state_does_not_cancel_the_mitid_login(
+    portal, mitid_settings, forged
+):
+    """R-SEC-1 (RFC 9700 §4.7): anyone can send the browser to the callback; without the
+    pending login's state an error answer cannot end the user's MitID login."""
+    started = portal.start()
+    page = portal.follow(started.response)
+    plan = page.wsgi_request.GET["plan"]
+    to_broker = portal.browser.get(f"/login/mitid/?plan={plan}")
+    assert portal.browser.get(f"/login/mitid/callback?{forged}").status_code < 500
+    callback = mitid_settings.login(to_broker["Location"], sub="anna")
+    response = portal.follow(portal.browser.get(path_of(callback)))
+    tokens = portal.exchange(portal.code_from(response, started), started)
+    assert portal.id_token_claims(tokens["id_token"])["idpUsed"] == "mitid"

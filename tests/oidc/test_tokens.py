@@ -115,22 +115,71 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def test_introspection_for_a_client_allowed_it(portal, app):
-    """RFC 7662: an allowed, authenticated client learns whether a token is active."""
-    tokens = anna(app)
+    """RFC 7662: an allowed, authenticated client learns whether its own token is active."""
+    tokens = anna(portal)
     auth = basic(portal.client_id, settings.PORTAL_OIDC_CLIENT_SECRET)
     active = portal.browser.post("/login/introspect/", {"token": tokens["access_token"]}, **auth)
     assert active.status_code == 200
     data = active.json()
-    assert data["active"] is True and data["client_id"] == "demo-app"
-    assert data["sub"] == app.id_token_claims(tokens["id_token"])["sub"]
+    assert data["active"] is True and data["client_id"] == portal.client_id
+    assert data["sub"] == portal.id_token_claims(tokens["id_token"])["sub"]
     assert data["iss"] == settings.OIDC_ISSUER and "username" not in data
     refresh = portal.browser.post(
         "/login/introspect/", {"token": tokens["refresh_token"]}, **auth
     ).json()
     assert refresh["active"] is True
-    app.browser.post("/login/revoke/", {"token": tokens["access_token"], "client_id": "demo-app"})
+    portal.browser.post("/login/revoke/", {"token": tokens["access_token"]}, **auth)
     gone = portal.browser.post("/login/introspect/", {"token": tokens["access_token"]}, **auth)
     assert gone.json() == {"active": False}
+
+
+def _portal_upsert(**changes) -> None:
+    from oauth2_provider.models import AbstractApplication
+
+    from biblogin.oidc.models import Claim, Scope
+    from biblogin.oidc.services import client_upsert
+
+    client_upsert(
+        **{
+            "client_id": portal_id(),
+            "display_name": "Bibliotek.dk",
+            "client_type": AbstractApplication.CLIENT_CONFIDENTIAL,
+            "client_secret": settings.PORTAL_OIDC_CLIENT_SECRET,
+            "redirect_uris": [f"{settings.BASE_URL}/auth/callback/"],
+            "post_logout_redirect_uris": [f"{settings.BASE_URL}/"],
+            "service_requester": "bibliotek.dk",
+            "allowed_scopes": [Scope.OPENID, Scope.PROFILE, Scope.CPR],
+            "allowed_claims": list(Claim.values),
+            "create_culr_account_agency": "190101",
+            "introspection_allowed": True,
+            **changes,
+        }
+    )
+
+
+def portal_id() -> str:
+    return getattr(settings, "PORTAL_OIDC_CLIENT_ID", "bibliotek-dk")
+
+
+def test_a_token_of_another_client_is_inactive_unless_that_client_is_named(portal, app):
+    """RFC 7662 §4: a client allowed to introspect learns nothing of tokens issued to others,
+    unless it is explicitly trusted with that client's tokens."""
+    tokens = anna(app)
+    auth = basic(portal.client_id, settings.PORTAL_OIDC_CLIENT_SECRET)
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        answer = portal.browser.post("/login/introspect/", {"token": token}, **auth)
+        assert answer.status_code == 200 and answer.json() == {"active": False}
+    _portal_upsert(introspects_tokens_of=["demo-app"])
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        data = portal.browser.post("/login/introspect/", {"token": token}, **auth).json()
+        assert data["active"] is True and data["client_id"] == "demo-app"
+
+
+def test_naming_an_unknown_client_to_introspect_is_refused(portal):
+    from biblogin.common.errors import ApplicationError
+
+    with pytest.raises(ApplicationError):
+        _portal_upsert(introspects_tokens_of=["no-such-client"])
 
 
 def test_introspection_is_refused_to_others(portal, app):

@@ -355,7 +355,11 @@ def mitid_callback(request: HttpRequest) -> HttpResponse:
         if isinstance(v := request.GET.get(k), str)
     }
     plan = journey.plan_for_mitid_state(session=request.session, state=params.get("state"))
-    if plan is None and "error" in params and "state" not in params:
+    # An error without state (some brokers, the test broker among them, omit it) is shown for
+    # the newest MitID login but cannot end it: anyone can send a browser to this URL, and the
+    # broker's own answer, with the state, must still be taken (RFC 9700 §4.7).
+    stateless_error = "error" in params and "state" not in params
+    if plan is None and stateless_error:
         plan = journey.plan_latest_with_mitid(session=request.session)
     if plan is None or not plan.mitid:
         return _expired(request)
@@ -366,8 +370,10 @@ def mitid_callback(request: HttpRequest) -> HttpResponse:
     )
     if client is None:
         return _expired(request)
-    kept, plan.mitid = plan.mitid, None  # one answer per MitID login
-    journey.plan_save(session=request.session, plan=plan)
+    kept = plan.mitid
+    if not stateless_error:
+        plan.mitid = None  # one answer per MitID login
+        journey.plan_save(session=request.session, plan=plan)
     try:
         identity = mitid_authorization_finish(params=params, kept=kept)
     except MitIDCancelled as error:

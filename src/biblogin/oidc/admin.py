@@ -76,6 +76,7 @@ class ClientAdmin(ApplicationAdmin):
                     "allowed_claims",
                     "create_culr_account_agency",
                     "introspection_allowed",
+                    "introspects_tokens_of",
                 )
             },
         ),

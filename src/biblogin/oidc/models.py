@@ -160,6 +160,18 @@ class Client(AbstractApplication):
     introspection_allowed: models.BooleanField[bool, bool] = models.BooleanField(
         _("må bruge token-introspektion"), default=False
     )
+    # RFC 7662 §4: a token is described to the client it was issued to, and to the clients
+    # named here only (a resource server trusted with another client's tokens).
+    introspects_tokens_of: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="+",
+        verbose_name=_("må introspektere tokens fra"),
+        help_text=_(
+            "Klienter, hvis tokens denne klient må slå op. Dens egne tokens må den altid slå op."
+        ),
+    )
     is_active: models.BooleanField[bool, bool] = models.BooleanField(_("aktiv"), default=True)
 
     objects = ApplicationManager()

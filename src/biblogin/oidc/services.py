@@ -53,6 +53,7 @@ def client_upsert(
     create_culr_account_agency: str = "",
     client_secret: str | None = None,
     introspection_allowed: bool = False,
+    introspects_tokens_of: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
     actor: str = "system",
 ) -> Client:
@@ -61,7 +62,8 @@ def client_upsert(
     ``client_type`` is ``"confidential"`` (give ``client_secret``; it is stored hashed) or
     ``"public"`` (no secret; PKCE only). ``allowed_claims`` None: the minimal default (R-SEC-2).
     The service requester must exist in the registry. Raises ApplicationError when the
-    configuration is not valid; nothing is changed then.
+    configuration is not valid; nothing is changed then. ``introspects_tokens_of`` names the
+    other clients whose tokens this one may introspect (RFC 7662 §4).
     """
     requester = ServiceRequester.objects.filter(name=service_requester).first()
     if requester is None:
@@ -107,13 +109,24 @@ def client_upsert(
         client.full_clean(exclude=["client_secret", "user"])
     except ValidationError as error:
         raise ApplicationError(_validation_message(error), code="invalid_client") from error
+    wanted = list(dict.fromkeys(introspects_tokens_of))
+    others = list(Client.objects.filter(client_id__in=wanted))
+    if len(others) != len(wanted):
+        raise ApplicationError(
+            _("En klient, hvis tokens skal kunne slås op, findes ikke."), code="invalid_client"
+        )
     client.save()
+    client.introspects_tokens_of.set(others)
     audit_event_record(
         action="oidc_client_created" if created else "oidc_client_updated",
         outcome="ok",
         actor=actor,
         subject=client.client_id,
-        details={"service_requester": service_requester, "idps": client.allowed_idps},
+        details={
+            "service_requester": service_requester,
+            "idps": client.allowed_idps,
+            "introspects_tokens_of": wanted,
+        },
     )
     return client
 

@@ -198,6 +198,10 @@ class BibloginOAuth2Validator(OAuth2Validator):
             return super().confirm_redirect_uri(
                 client_id, code, redirect_uri, client, *args, **kwargs
             )
+        if grant.redirect_uri and getattr(request, "using_default_redirect_uri", False):
+            # RFC 6749 §4.1.3: the authorization request named a redirect URI, so the token
+            # request must repeat it; oauthlib would fill in the registered default.
+            return False
         return grant.redirect_uri_allowed(redirect_uri)
 
     def get_authorization_code_nonce(

@@ -39,6 +39,7 @@ from biblogin.login.selectors import (
     recent_login_pick,
 )
 from biblogin.oidc import claims as oidc_claims
+from biblogin.oidc.authorization_request import ParamProblem, authorization_params_problem
 from biblogin.oidc.keys import jwks_public
 from biblogin.oidc.models import Client
 from biblogin.oidc.services import tokens_revoke_for_users
@@ -88,6 +89,10 @@ class AuthorizationView(OAuthLibMixin, View):
     """
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # R-SEC-3: every parameter is judged before oauthlib, a query or a login page.
+        problem = authorization_params_problem(params=request.GET)
+        if problem is not None:
+            return self._refuse(request, problem)
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -206,6 +211,25 @@ class AuthorizationView(OAuthLibMixin, View):
         except OAuthToolkitError as error:
             return self._error(error, client=client)
         return OAuth2ResponseRedirect(uri, client.get_allowed_schemes())
+
+    def _refuse(self, request: HttpRequest, problem: ParamProblem) -> HttpResponse:
+        """RFC 6749 §4.1.2.1: to the redirect URI only when the client and that URI are valid."""
+        if not problem.redirectable:
+            return self._bad_request()
+        redirect_uri = request.GET["redirect_uri"]
+        client = Client.objects.filter(client_id=request.GET["client_id"]).first()
+        if client is None or not client.is_active or not client.redirect_uri_allowed(redirect_uri):
+            return self._bad_request()
+        state = request.GET.get("state") if problem.state_usable else None
+        return self._error(
+            OAuthToolkitError(
+                oauth2_errors.CustomOAuth2Error(
+                    error=problem.error, description=problem.description, state=state or None
+                ),
+                redirect_uri=redirect_uri,
+            ),
+            client=client,
+        )
 
     def _error(self, error: OAuthToolkitError, *, client: Client | None) -> HttpResponse:
         redirect, response = self.error_response(error)
@@ -357,7 +381,7 @@ class IntrospectionView(OAuthLibMixin, View):
                 {"error": "invalid_request", "error_description": "token is missing"}, status=400
             )
         return JsonResponse(
-            _introspect(token, request.POST.get("token_type_hint")),
+            _introspect(token, request.POST.get("token_type_hint"), client=client),
             headers={"Cache-Control": "no-store"},
         )
 
@@ -377,7 +401,16 @@ class IntrospectionView(OAuthLibMixin, View):
         return client
 
 
-def _introspect(token: str, hint: str | None) -> dict[str, Any]:
+def _may_introspect(client: Client, application_id: int | None) -> bool:
+    """RFC 7662 §4: a client's own tokens, or those of clients it is explicitly trusted with."""
+    if application_id is None:
+        return False
+    if application_id == client.pk:
+        return True
+    return client.introspects_tokens_of.filter(pk=application_id).exists()
+
+
+def _introspect(token: str, hint: str | None, *, client: Client) -> dict[str, Any]:
     checksum = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
     access = (
         get_access_token_model()
@@ -385,7 +418,7 @@ def _introspect(token: str, hint: str | None) -> dict[str, Any]:
         .filter(token_checksum=checksum)
         .first()
     )
-    if access is not None and access.is_valid():
+    if access is not None and access.is_valid() and _may_introspect(client, access.application_id):
         family = token_family_for_access_token(access)
         data: dict[str, Any] = {
             "active": True,
@@ -407,7 +440,11 @@ def _introspect(token: str, hint: str | None) -> dict[str, Any]:
         .filter(token_checksum=checksum, revoked__isnull=True)
         .first()
     )
-    if refresh is not None and refresh.access_token is not None:
+    if (
+        refresh is not None
+        and refresh.access_token is not None
+        and _may_introspect(client, refresh.application_id)
+    ):
         return {
             "active": True,
             "token_type": "refresh_token",

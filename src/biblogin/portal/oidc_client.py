@@ -142,6 +142,22 @@ def provider_metadata() -> dict[str, Any]:
     return data
 
 
+def authorization_response_issuer_valid(*, iss: str | None) -> bool:
+    """RFC 9207 §2.4: the ``iss`` of an authorization response (errors included) is the issuer's.
+
+    A provider that advertises ``authorization_response_iss_parameter_supported`` must send it:
+    a response without it is refused, as one naming another issuer (a mix-up attack).
+    """
+    try:
+        metadata = provider_metadata()
+    except LoginServiceError:
+        return False
+    if iss is None:
+        return metadata.get("authorization_response_iss_parameter_supported") is not True
+    # Simple string comparison with the issuer identifier discovery gave (RFC 9207 §2.4).
+    return isinstance(iss, str) and iss == str(metadata.get("issuer", ""))
+
+
 def _key_set(*, force: bool = False) -> KeySet:
     key = f"portal:oidc:jwks:{issuer()}"
     data = None if force else cache.get(key)

@@ -233,6 +233,10 @@ def _callback_redeem(request: HttpRequest, state: str) -> HttpResponse:
     pending = pending_pop(request, state=state)
     if pending is None:
         return page(request, "portal/login_error.html", {"expired": True}, status=400)
+    if not oidc_client.authorization_response_issuer_valid(iss=request.GET.get("iss")):
+        # RFC 9207: without the issuer the login platform advertises, or from another one, the
+        # response may come from a mix-up attack; errors included.
+        return page(request, "portal/login_error.html", {"expired": True}, status=400)
     error = request.GET.get("error")
     if error:
         # The user cancelled, or the login platform refused; its own pages explained why.
@@ -242,10 +246,6 @@ def _callback_redeem(request: HttpRequest, state: str) -> HttpResponse:
             back = "portal:home" if purpose == PURPOSE_LINK else "portal:my-libraries"
             return HttpResponseRedirect(reverse(back))
         return page(request, "portal/login_error.html", {"cancelled": True, "error": error[:64]})
-    issuer = request.GET.get("iss")
-    if issuer is not None and issuer.rstrip("/") != oidc_client.issuer():
-        # RFC 9207: a response from another issuer is a mix-up attack.
-        return page(request, "portal/login_error.html", {"expired": True}, status=400)
     code = request.GET.get("code", "")
     if not code or len(code) > 512:
         return page(request, "portal/login_error.html", {"expired": True}, status=400)
