@@ -292,6 +292,8 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS.insert(0, "biblogin.staff.backends.StaffLockoutBackend")
 AXES_HANDLER = "biblogin.staff.handlers.StaffAxesHandler"
 AXES_ONLY_ADMIN_SITE = True
+# No version banner on every command and worker start.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = int(os.environ.get("BIBLOGIN_STAFF_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BIBLOGIN_STAFF_LOCKOUT_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

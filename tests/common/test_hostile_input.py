@@ -563,16 +563,9 @@ def test_a_nul_in_a_session_cookie_means_no_session(demo: None, name: str) -> No
     assert errors == [] and status in {200, 302}
 
 
-# Reported to h/protocol (authorization-parameter validation lives in biblogin.oidc): on
-# PostgreSQL these reach django-oauth-toolkit's Grant columns (nonce 255, code_challenge 128)
-# only when the code is issued, right after the user typed the PIN. SQLite does not enforce
-# column lengths, so there they already pass.
-PROTOCOL_FIXES_THIS = pytest.mark.xfail(
-    ON_POSTGRES, strict=True, reason="h/protocol fixes this (oidc/validators.py)"
-)
-
-
-@PROTOCOL_FIXES_THIS
+# On PostgreSQL these used to reach django-oauth-toolkit's Grant columns (nonce 255,
+# code_challenge 128) only when the code was issued, right after the user typed the PIN (a 500);
+# the authorization endpoint now refuses them first (biblogin.oidc.authorization_request).
 @pytest.mark.parametrize(
     "extra",
     [
