@@ -91,3 +91,12 @@ def portal(demo: None, browser: Any) -> Any:
     from tests.oidc_flow import OIDCFlow
 
     return OIDCFlow.portal(browser)
+
+
+@pytest.fixture
+def admin_client(client: Any, admin_user: Any) -> Any:
+    """pytest-django's superuser client, with the second factor superusers need (R-SEC-4)."""
+    from tests.registry.builders import staff_otp_verified
+
+    client.force_login(admin_user)
+    return staff_otp_verified(client, admin_user)
