@@ -266,8 +266,10 @@ class Sip2Connection:
             self._send(frame, deadline)
             answer = self._receive(deadline)
             # 96: the server asks us to send again (our frame arrived damaged). Once.
-            if answer[:2] == b"96" and attempt == 0:
-                continue
+            if answer[:2] == b"96":
+                if attempt == 0:
+                    continue
+                break
             return decode(
                 answer,
                 encoding=self.endpoint.encoding,
