@@ -22,9 +22,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 from anyio import TASK_STATUS_IGNORED
 from anyio.abc import SocketAttribute, TaskStatus
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -114,7 +115,8 @@ class Sip2TestServer:
         self._inflight = 0
         self._idle = threading.Condition()
         self._stopping = threading.Event()
-        self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
+        self._portal: BlockingPortal | None = None
+        self._thread: threading.Thread | None = None
         self._serving: concurrent.futures.Future[None] | None = None
         self.app = SIP2Server(
             institution_id=institution_id,
@@ -132,9 +134,23 @@ class Sip2TestServer:
 
     def start(self) -> int:
         """Start serving in a background thread; return the bound port."""
-        self._portal_cm = start_blocking_portal()
-        portal = self._portal_cm.__enter__()
-        self._serving, self.port = portal.start_task(self._serve)
+        ready = threading.Event()
+
+        def loop() -> None:
+            async def main() -> None:
+                async with BlockingPortal() as portal:
+                    self._portal = portal
+                    ready.set()
+                    await portal.sleep_until_stopped()
+
+            anyio.run(main)
+
+        # A daemon thread of our own: a process that forgets to stop us still exits.
+        self._thread = threading.Thread(target=loop, name="sip2-test-server", daemon=True)
+        self._thread.start()
+        ready.wait()
+        assert self._portal is not None
+        self._serving, self.port = self._portal.start_task(self._serve)
         if self._shared is not None:
             self._shared.inc_thread_sharing()
         logger.info("SIP2 test server for %s on %s:%s", self.agency_id, self.host, self.port)
@@ -162,9 +178,13 @@ class Sip2TestServer:
             with contextlib.suppress(concurrent.futures.CancelledError):
                 self._serving.result(timeout=_STOP_GRACE_SECONDS)
             self._serving = None
-        if self._portal_cm is not None:
-            self._portal_cm.__exit__(None, None, None)
-            self._portal_cm = None
+        if self._portal is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                self._portal.call(self._portal.stop, True)
+            self._portal = None
+        if self._thread is not None:
+            self._thread.join(timeout=_STOP_GRACE_SECONDS)
+            self._thread = None
         if self._shared is not None:
             self._shared.dec_thread_sharing()
             self._shared = None
