@@ -28,6 +28,7 @@ from biblogin.integrations.library_systems.sip2.client import (
     Sip2MalformedAnswer,
     Sip2Unreachable,
     checksum,
+    client_for,
     clients_close,
 )
 
@@ -40,6 +41,8 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.reply: Reply = lambda frame: None
+        self.hang_up_after_answer = False
+        self.hung_up = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
@@ -58,6 +61,12 @@ class ScriptedServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._converse(conn)
+        finally:
+            self.hung_up.set()
+
+    def _converse(self, conn: socket.socket) -> None:
         buffer = b""
         with conn:
             conn.settimeout(5)
@@ -83,6 +92,8 @@ class ScriptedServer:
                     try:
                         conn.sendall(answer)
                     except OSError:
+                        return
+                    if self.hang_up_after_answer:
                         return
 
     def close(self) -> None:
@@ -121,6 +132,19 @@ def test_well_formed_answer_from_the_scripted_server_is_read(scripted: ScriptedS
     scripted.reply = lambda frame: _framed(GOOD_PATRON, frame)
     borrower = _system(scripted).authenticate(user_id="u", password="p", timeout=5)
     assert (borrower.borrower_ref, borrower.name) == ("ref", "Name")
+
+
+def test_pooled_connection_the_server_closed_while_idle_is_replaced(
+    scripted: ScriptedServer,
+) -> None:
+    """ILSs drop idle SIP2 sessions: the next call must not fail on the dead one."""
+    scripted.reply = lambda frame: _framed(GOOD_PATRON, frame)
+    scripted.hang_up_after_answer = True
+    system = _system(scripted)
+    assert system.lookup(user_id="u", timeout=5).name == "Name"
+    assert scripted.hung_up.wait(5)  # the server hung up while our connection sat idle
+    assert system.lookup(user_id="u", timeout=5).name == "Name"
+    assert client_for(system.endpoint).connections_opened == 2
 
 
 @pytest.mark.parametrize(
