@@ -6,9 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-AGENCY = "829000"  # UCN Biblioteket: an FFU library with a loan in the demo data
-INSTITUTION = "UCN"
-LOGIN_USER, LOGIN_PASSWORD = "biblogin-sc", "sc-secret-1"
+from tests.integrations.library_systems.sip2.stand import (
+    AGENCY,
+    INSTITUTION,
+    LOGIN_PASSWORD,
+    LOGIN_USER,
+)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from biblogin.integrations.library_systems.sip2.client import (
     Sip2Unreachable,
     client_for,
 )
-from tests.integrations.library_systems.sip2.conftest import AGENCY, INSTITUTION, LOGIN_USER
+from tests.integrations.library_systems.sip2.stand import AGENCY, INSTITUTION, LOGIN_USER
 
 CLARA, CLARA_PIN = "clara@ucn.example", "5555"
 T = 10.0  # generous: these tests are about answers, not speed

@@ -16,7 +16,7 @@ from biblogin.integrations.library_systems.selectors import library_system_for
 from biblogin.integrations.library_systems.services import sip2_configuration_save
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
 from biblogin.integrations.library_systems.sip2.adapter import Sip2LibrarySystem
-from tests.integrations.library_systems.sip2.conftest import (
+from tests.integrations.library_systems.sip2.stand import (
     AGENCY,
     INSTITUTION,
     LOGIN_PASSWORD,
