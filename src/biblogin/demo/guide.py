@@ -5,7 +5,7 @@ from __future__ import annotations
 from biblogin.demo.services import demo_data
 
 
-def demo_guide(*, base_url: str, broker_port: int) -> str:
+def demo_guide(*, base_url: str, broker_port: int, sip2_address: str | None = None) -> str:
     """Return the guide for a demo served at ``base_url``."""
     data = demo_data()
     agencies = {a["agency_id"]: a["name"] for a in data["agencies"]}
@@ -35,6 +35,16 @@ def demo_guide(*, base_url: str, broker_port: int) -> str:
         lines.append(f"  {person['name']:<18} CPR {person['cpr']}  {mitid}")
         for reg_text in regs or ["no library"]:
             lines.append(f"      {reg_text}")
+    if sip2_address:
+        from biblogin.demo.sip2 import DEMO_SIP2_AGENCY, DEMO_SIP2_INSTITUTION
+
+        lines += [
+            "",
+            f"{agencies[DEMO_SIP2_AGENCY]} {DEMO_SIP2_AGENCY} is reached over SIP2: a test SIP2 "
+            f"server (pysip2) on {sip2_address},",
+            f"institution ID {DEMO_SIP2_INSTITUTION}, serves its simulated data; log in there as "
+            "above. Admin: 'SIP2-forbindelser'.",
+        ]
     lines += ["", "Staff accounts in the admin:"]
     for staff in data["staff"]:
         scope = "superuser" if staff.get("superuser") else f"bound to {staff['agency_id']}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -20,8 +21,12 @@ from biblogin.integrations.library_systems.models import (
     SimLoan,
     SimReservation,
     SimulatedSystem,
+    Sip2Configuration,
 )
-from biblogin.integrations.library_systems.services import simulated_system_configure
+from biblogin.integrations.library_systems.services import (
+    simulated_system_configure,
+    sip2_configuration_save,
+)
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -129,3 +134,61 @@ class SimBorrowerAdmin(admin.ModelAdmin):
     @admin.display(description=_("har pinkode"), boolean=True)
     def has_pin(self, obj: SimBorrower) -> bool:
         return bool(obj.pin_hash)
+
+
+class Sip2ConfigurationForm(forms.ModelForm):
+    # Never shown back; blank keeps the stored one (it is kept only encrypted).
+    login_password = forms.CharField(
+        label=_("login-adgangskode (CO)"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Gemmes krypteret. Lad feltet stå tomt for at beholde den gemte."),
+    )
+
+    class Meta:
+        model = Sip2Configuration
+        fields = [
+            "agency_id",
+            "enabled",
+            "host",
+            "port",
+            "institution_id",
+            "login_user",
+            "location_code",
+            "encoding",
+        ]
+
+
+@admin.register(Sip2Configuration)
+class Sip2ConfigurationAdmin(admin.ModelAdmin):
+    """The registry's 'SIP2 at host:port, institution ID, login' per agency."""
+
+    form = Sip2ConfigurationForm
+    list_display = ["agency_id", "host", "port", "institution_id", "login_user", "enabled"]
+    list_filter = ["enabled"]
+    search_fields = ["agency_id", "host", "institution_id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["agency_id"] if obj is not None else []
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Sip2Configuration,
+        form: ModelForm[Sip2Configuration],
+        change: bool,
+    ) -> None:
+        password = form.cleaned_data.get("login_password") or None
+        saved = sip2_configuration_save(
+            agency_id=obj.agency_id,
+            host=obj.host,
+            port=obj.port,
+            institution_id=obj.institution_id,
+            login_user=obj.login_user,
+            login_password=password,
+            location_code=obj.location_code,
+            encoding=obj.encoding,
+            enabled=obj.enabled,
+        )
+        obj.pk = saved.pk

@@ -195,3 +195,58 @@ class SimDebt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title}: {self.amount_dkk} kr."
+
+
+class Sip2Encoding(models.TextChoices):
+    CP850 = "cp850", _("CP850 (SIP2-standard)")
+    UTF8 = "utf-8", _("UTF-8")
+
+
+# Binds the encrypted SIP2 login password to its use (common.secret_crypto).
+SIP2_PASSWORD_PURPOSE = "sip2-login-password"
+
+sip2_text = RegexValidator(r"^[^|\r\n\x00]*$", _("Må ikke indeholde | eller linjeskift."))
+
+
+class Sip2Configuration(TimeStampedModel):
+    """The registry's entry for an agency whose own system is reached over SIP2.
+
+    'SIP2 at host:port, institution ID, login': the login password only encrypted (like CPRs).
+    An agency with an enabled entry is served by the SIP2 adapter, else by the simulator.
+    """
+
+    agency_id = models.CharField(
+        _("biblioteksnummer"), max_length=6, unique=True, validators=[six_digits]
+    )
+    enabled = models.BooleanField(_("i brug"), default=True)
+    host = models.CharField(_("vært"), max_length=253)
+    port = models.PositiveIntegerField(
+        _("port"), validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    institution_id = models.CharField(
+        _("institutions-id (AO)"), max_length=100, validators=[sip2_text]
+    )
+    login_user = models.CharField(
+        _("login-bruger (CN)"), max_length=100, blank=True, validators=[sip2_text]
+    )
+    login_password_encrypted = models.CharField(max_length=400, blank=True, editable=False)
+    location_code = models.CharField(
+        _("lokationskode (CP)"), max_length=100, blank=True, validators=[sip2_text]
+    )
+    encoding = models.CharField(
+        _("tegnsæt"), max_length=8, choices=Sip2Encoding.choices, default=Sip2Encoding.CP850
+    )
+
+    class Meta:
+        ordering = ["agency_id"]
+        verbose_name = _("SIP2-forbindelse")
+        verbose_name_plural = _("SIP2-forbindelser")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(port__gte=1) & models.Q(port__lte=65535),
+                name="library_systems_sip2_port_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} SIP2 {self.host}:{self.port}"

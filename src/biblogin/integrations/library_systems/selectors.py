@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import logging
+
+from biblogin.common.secret_crypto import decrypt_secret
+from biblogin.integrations.library_systems.models import SIP2_PASSWORD_PURPOSE, Sip2Configuration
 from biblogin.integrations.library_systems.protocol import LibrarySystem
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
+from biblogin.integrations.library_systems.sip2.adapter import Sip2LibrarySystem
+from biblogin.integrations.library_systems.sip2.client import Sip2Endpoint
+
+logger = logging.getLogger(__name__)
+
+
+def sip2_endpoint_from(config: Sip2Configuration) -> Sip2Endpoint:
+    """Return where and how to reach an agency's SIP2 server, the password decrypted."""
+    password = ""
+    if config.login_password_encrypted:
+        try:
+            password = decrypt_secret(
+                config.login_password_encrypted, purpose=SIP2_PASSWORD_PURPOSE
+            )
+        except ValueError:
+            # A changed master key: the server will refuse the login, which says what is wrong.
+            logger.error("SIP2 password of agency %s does not decrypt", config.agency_id)
+    return Sip2Endpoint(
+        host=config.host,
+        port=config.port,
+        institution_id=config.institution_id,
+        login_user=config.login_user,
+        login_password=password,
+        location_code=config.location_code,
+        encoding=config.encoding,
+    )
 
 
 def library_system_for(agency_id: str) -> LibrarySystem:
     """Return the library system of an agency.
 
-    The embedded default is the agency's simulated system; an agency with none configured gets
+    An agency with an enabled SIP2 entry in the registry is reached over SIP2. Otherwise the
+    embedded default is the agency's simulated system; an agency with none configured gets
     an empty one, so that asking it honestly answers "not found" instead of crashing.
     """
+    config = Sip2Configuration.objects.filter(agency_id=agency_id, enabled=True).first()
+    if config is not None:
+        return Sip2LibrarySystem(agency_id=agency_id, endpoint=sip2_endpoint_from(config))
     return SimulatedLibrarySystem(agency_id=agency_id)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +19,9 @@ from django.utils.translation import gettext as _
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr
 from biblogin.common.errors import ApplicationError
+from biblogin.common.secret_crypto import encrypt_secret
 from biblogin.integrations.library_systems.models import (
+    SIP2_PASSWORD_PURPOSE,
     SimBorrower,
     SimBorrowerId,
     SimBorrowerIdKind,
@@ -26,6 +29,8 @@ from biblogin.integrations.library_systems.models import (
     SimLoan,
     SimReservation,
     SimulatedSystem,
+    Sip2Configuration,
+    Sip2Encoding,
 )
 from biblogin.integrations.library_systems.pins import pin_hash
 
@@ -257,3 +262,47 @@ def simulated_debt_add(
     return SimDebt.objects.create(
         borrower=borrower, title=title, amount_dkk=amount, date=date or timezone.localdate()
     )
+
+
+@transaction.atomic
+def sip2_configuration_save(
+    *,
+    agency_id: str,
+    host: str,
+    port: int,
+    institution_id: str,
+    login_user: str = "",
+    login_password: str | None = None,
+    location_code: str = "",
+    encoding: str = Sip2Encoding.CP850,
+    enabled: bool = True,
+) -> Sip2Configuration:
+    """Create or update an agency's SIP2 entry; ``login_password=None`` keeps the stored one.
+
+    The password is kept only encrypted. (No audit event here: the layers put ``audit`` above
+    ``integrations``; a caller above records one.)
+    """
+    _valid_agency_id(agency_id)
+    config = Sip2Configuration.objects.filter(agency_id=agency_id).first() or Sip2Configuration(
+        agency_id=agency_id
+    )
+    config.host = host.strip()
+    config.port = port
+    config.institution_id = institution_id.strip()
+    config.login_user = login_user.strip()
+    config.location_code = location_code.strip()
+    config.encoding = encoding
+    config.enabled = enabled
+    if login_password is not None:
+        config.login_password_encrypted = (
+            encrypt_secret(login_password, purpose=SIP2_PASSWORD_PURPOSE) if login_password else ""
+        )
+    try:
+        config.full_clean()
+    except ValidationError as exc:
+        raise ApplicationError(
+            "; ".join(message for messages in exc.message_dict.values() for message in messages),
+            code="invalid_sip2_configuration",
+        ) from exc
+    config.save()
+    return config

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from biblogin.common.management.commands.serve import port_taken, serve_argv
 from biblogin.demo.guide import demo_guide
+from biblogin.demo.sip2 import demo_sip2_start
 
 
 class Command(BaseCommand):
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--broker-port", type=int, default=9400)
         parser.add_argument("--workers", type=int, default=3)
         parser.add_argument(
+            "--sip2-port", type=int, default=0, help="port of the demo's SIP2 server (0: any free)"
+        )
+        parser.add_argument(
             "--no-wait", action="store_true", help="start, print the guide and stop (for tests)"
         )
 
@@ -40,6 +44,7 @@ class Command(BaseCommand):
         for what, number, option in (
             ("demo server", port, "--port N (make demo PORT=N)"),
             ("test MitID broker", broker_port, "--broker-port N (make demo BROKER_PORT=N)"),
+            ("demo SIP2 server", options["sip2_port"], "--sip2-port N (0: any free port)"),
         ):
             if port_taken("127.0.0.1", number):
                 raise CommandError(
@@ -52,6 +57,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         call_command("loaddemo", base_url=base_url, stdout=self.stdout)
+        # One demo library over real SIP2 (a pysip2 server on loopback), in this process.
+        sip2 = demo_sip2_start(port=options["sip2_port"])
 
         env = {
             **os.environ,
@@ -86,7 +93,9 @@ class Command(BaseCommand):
             _wait_until_answering(
                 f"http://127.0.0.1:{broker_port}/.well-known/openid-configuration", children
             )
-            self.stdout.write(demo_guide(base_url=base_url, broker_port=broker_port))
+            self.stdout.write(
+                demo_guide(base_url=base_url, broker_port=broker_port, sip2_address=sip2.address)
+            )
             if options["no_wait"]:
                 return
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -102,6 +111,7 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            sip2.stop()
 
 
 def _wait_until_answering(url: str, children: list[subprocess.Popen[bytes]]) -> None:
