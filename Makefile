@@ -39,6 +39,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy src config
+	BIBLOGIN_DEBUG=0 BIBLOGIN_SECURE_COOKIES=1 $(BIN)/biblogin check --deploy --fail-level WARNING
+	$(BIN)/biblogin makemigrations --check --dry-run
 
 # PYTEST_ARGS: more pytest options, e.g. "-n 2" for two pytest-xdist workers (.ci/run's choice).
 PYTEST_ARGS ?=
