@@ -341,25 +341,35 @@ class OIDCClient:
         document = discovery if discovery is not None else self.discovery()
         jwks_uri: str = document["jwks_uri"]
         key = f"jwks:{jwks_uri}"
-        entry = self._fresh(self._cache.get(key))
-        if entry is not None:
-            if not refetch:
+        asked_at = time.time()
+        seen = self._fresh(self._cache.get(key))
+        if seen is not None and not refetch:
+            return key_set_from_jwks(seen["document"])
+        # One fetch per JWKS at a time in this process: threads that asked meanwhile take
+        # what it brought instead of asking the provider again.
+        with _jwks_lock(jwks_uri):
+            entry = self._fresh(self._cache.get(key))
+            if entry is not None and entry["fetched_at"] >= asked_at:
+                return key_set_from_jwks(entry["document"])
+            if entry is not None and not refetch:
                 return key_set_from_jwks(entry["document"])
             # The last refetch brought no new key (a token named one the provider does not
             # publish): no second one within the interval. A real rotation is never blocked.
-            if entry.get("futile_refetch") is True and (
-                time.time() - entry["fetched_at"] < self.config.jwks_refetch_interval_seconds
+            if (
+                entry is not None
+                and entry.get("futile_refetch") is True
+                and time.time() - entry["fetched_at"] < self.config.jwks_refetch_interval_seconds
             ):
                 logger.info("OIDC provider %s: JWKS refetch skipped (rate limit)", self._name)
                 return key_set_from_jwks(entry["document"])
-        response = self._send("GET", jwks_uri, what="jwks")
-        if response.status_code != 200:
-            raise OIDCUnavailable(code="jwks_status")
-        jwks = _json_object(response, what="jwks")
-        key_set = key_set_from_jwks(jwks)
-        futile = refetch and entry is not None and entry["document"] == jwks
-        self._put(key, jwks, futile_refetch=futile)
-        return key_set
+            response = self._send("GET", jwks_uri, what="jwks")
+            if response.status_code != 200:
+                raise OIDCUnavailable(code="jwks_status")
+            jwks = _json_object(response, what="jwks")
+            key_set = key_set_from_jwks(jwks)
+            futile = refetch and entry is not None and entry["document"] == jwks
+            self._put(key, jwks, futile_refetch=futile)
+            return key_set
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -501,6 +511,15 @@ def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
 
 
 _memory_cache = MemoryMetadataCache()
+_jwks_locks_lock = threading.Lock()
+_jwks_locks: dict[str, threading.Lock] = {}
+
+
+def _jwks_lock(jwks_uri: str) -> threading.Lock:
+    with _jwks_locks_lock:
+        return _jwks_locks.setdefault(jwks_uri, threading.Lock())
+
+
 _transport_lock = threading.Lock()
 _shared_transport: httpx.BaseTransport | None = None
 
