@@ -20,15 +20,10 @@ from django.utils.translation import gettext as _
 from joserfc.jwk import KeySet
 
 from biblogin.common.errors import ApplicationError
-from biblogin.integrations.oidc_client.client import (
-    OIDCClient,
-    OIDCConfig,
-    TokenResponse,
-    id_token_verified,
-)
+from biblogin.integrations.oidc_client.client import OIDCClient, OIDCConfig, TokenResponse
 from biblogin.integrations.oidc_client.errors import OIDCError
 from biblogin.integrations.oidc_client.metadata import DjangoMetadataCache
-from biblogin.integrations.oidc_client.tokens import signing_algs
+from biblogin.integrations.oidc_client.tokens import id_token_verified, signing_algs
 from biblogin.portal.inprocess import in_process_transport
 
 logger = logging.getLogger(__name__)

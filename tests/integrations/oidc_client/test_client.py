@@ -20,18 +20,14 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from biblogin.integrations.oidc_client.client import (
-    OIDCClient,
-    OIDCConfig,
-    TokenResponse,
-    id_token_verified,
-)
+from biblogin.integrations.oidc_client.client import OIDCClient, OIDCConfig, TokenResponse
 from biblogin.integrations.oidc_client.errors import (
     OIDCError,
     OIDCTokenInvalid,
     OIDCUnavailable,
 )
 from biblogin.integrations.oidc_client.metadata import DjangoMetadataCache, MemoryMetadataCache
+from biblogin.integrations.oidc_client.tokens import id_token_verified
 from tests.integrations.mitid_broker.fakebroker import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -19,15 +19,18 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.client import OAuth2Client as AuthlibProtocolClient
 from joserfc.jwk import KeySet
 
+from biblogin.integrations.oidc_client.authorization import authorization_params_checked
 from biblogin.integrations.oidc_client.errors import (
     OIDCError,
     OIDCTokenInvalid,
@@ -44,8 +47,7 @@ from biblogin.integrations.oidc_client.metadata import (
 from biblogin.integrations.oidc_client.tokens import (
     MAX_TOKEN_LENGTH,
     constant_time_equal,
-    id_token_claims_check,
-    jwt_alg,
+    id_token_verified,
     jwt_verified_claims,
     safe_code,
     signing_algs,
@@ -59,22 +61,8 @@ with warnings.catch_warnings():
 
 logger = logging.getLogger(__name__)
 
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 # RFC 6750 section 2.1 b64token: what may go into an Authorization header.
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
-# Parameters the client sets itself; a caller's extra parameters must not replace them.
-_OWN_PARAMS = frozenset(
-    {
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -151,13 +139,6 @@ class OIDCClient:
             config.timeout_seconds,
             connect=config.connect_timeout_seconds or config.timeout_seconds,
         )
-        # Never closed: closing would close the (shared) transport.
-        self._http = httpx.Client(
-            transport=self._transport,
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"User-Agent": config.user_agent},
-        )
 
     # -- the authorization request and response ------------------------------------------------
 
@@ -172,12 +153,19 @@ class OIDCClient:
 
         Raises ValueError for a programming error (a relative redirect URI, an unknown prompt).
         """
-        extra = _authorization_params(redirect_uri=redirect_uri, params=params or {})
+        extra = authorization_params_checked(redirect_uri=redirect_uri, params=params or {})
         document = discovery if discovery is not None else self.discovery()
         state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)
         code_verifier = secrets.token_urlsafe(64)  # RFC 7636 4.1: 43-128 characters
-        url, _state = self._oauth().create_authorization_url(
+        # Authlib's protocol-level client builds the URL; no HTTP client is needed for it.
+        protocol = AuthlibProtocolClient(
+            None,
+            client_id=self.config.client_id,
+            scope=self.config.scope,
+            code_challenge_method="S256",
+        )
+        url, _state = protocol.create_authorization_url(
             document["authorization_endpoint"],
             state=state,
             nonce=nonce,
@@ -377,6 +365,17 @@ class OIDCClient:
     def _name(self) -> str:
         return self.config.issuer
 
+    @cached_property
+    def _http(self) -> httpx.Client:
+        # Made on the first call (most logins find everything cached); never closed: closing
+        # would close the shared transport.
+        return httpx.Client(
+            transport=self._transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": self.config.user_agent},
+        )
+
     def _fresh(self, entry: dict[str, Any] | None) -> dict[str, Any] | None:
         if entry is None or not isinstance(entry.get("document"), dict):
             return None
@@ -428,56 +427,7 @@ class OIDCClient:
         return OIDCUnavailable(code="unreachable")
 
 
-def id_token_verified(
-    id_token: str,
-    *,
-    key_set: Callable[[bool], KeySet],
-    algorithms: frozenset[str],
-    issuer: str,
-    client_id: str,
-    nonce: str,
-    access_token: str,
-    leeway: int,
-    max_age: int | None = None,
-) -> dict[str, Any]:
-    """Verify the ID token's signature and claims (OIDC Core 3.1.3.7); return the claims."""
-    claims = jwt_verified_claims(id_token, algorithms=algorithms, key_set=key_set)
-    id_token_claims_check(
-        claims,
-        issuer=issuer,
-        client_id=client_id,
-        nonce=nonce,
-        access_token=access_token,
-        alg=jwt_alg(id_token),
-        leeway=leeway,
-        max_age=max_age,
-    )
-    return claims
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _authorization_params(*, redirect_uri: str, params: Mapping[str, str]) -> dict[str, str]:
-    parts = urlsplit(redirect_uri)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.fragment:
-        raise ValueError("redirect_uri must be an absolute http(s) URL without fragment")
-    extra: dict[str, str] = {}
-    for name, value in params.items():
-        if name in _OWN_PARAMS:
-            raise ValueError(f"{name} is set by the client")
-        extra[name] = value
-    acr_values = extra.get("acr_values")
-    if acr_values is not None:
-        if not acr_values.strip() or len(acr_values) > 512 or not acr_values.isprintable():
-            raise ValueError("acr_values must be a short list of level URIs")
-        extra["acr_values"] = acr_values.strip()
-    prompt = extra.get("prompt")
-    if prompt is not None:
-        if not prompt.split() or not set(prompt.split()) <= PROMPT_VALUES:
-            raise ValueError(f"unsupported prompt: {prompt!r}")
-        extra["prompt"] = " ".join(prompt.split())
-    return extra
 
 
 def _client_secret_basic(

@@ -127,6 +127,33 @@ def id_token_claims_check(
         raise OIDCTokenInvalid(code="id_token_auth_time")
 
 
+def id_token_verified(
+    id_token: str,
+    *,
+    key_set: Callable[[bool], KeySet],
+    algorithms: frozenset[str],
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    access_token: str,
+    leeway: int,
+    max_age: int | None = None,
+) -> dict[str, Any]:
+    """Verify the ID token's signature and claims (OIDC Core 3.1.3.7); return the claims."""
+    claims = jwt_verified_claims(id_token, algorithms=algorithms, key_set=key_set)
+    id_token_claims_check(
+        claims,
+        issuer=issuer,
+        client_id=client_id,
+        nonce=nonce,
+        access_token=access_token,
+        alg=jwt_alg(id_token),
+        leeway=leeway,
+        max_age=max_age,
+    )
+    return claims
+
+
 def jwt_alg(value: str) -> str:
     """Return the ``alg`` of a JWT whose signature was already verified."""
     alg: str = jws.extract_compact(value.encode("ascii")).headers()["alg"]
