@@ -1,46 +1,39 @@
 """The portal as an OpenID Connect relying party of the login platform (R-PORTAL-0).
 
-Authorization code flow with PKCE (S256), state and nonce; the ID token is verified against the
-provider's JWKS (signature, issuer, audience, expiry, nonce, at_hash) with Authlib; userinfo adds
-the claims. When the issuer is this deployment, back-channel calls run in-process.
+The shared client (``integrations.oidc_client``, on Authlib) does the protocol: authorization code
+flow with PKCE (S256), state and nonce, the RFC 9207 ``iss`` check, the ID token verified against
+the provider's JWKS (signature, issuer, audience, expiry, nonce, at_hash), userinfo. Discovery and
+keys are kept in the deployment's cache. When the issuer is this deployment, back-channel calls
+run in-process.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from authlib.common.security import generate_token
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.oidc.core import CodeIDToken
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext as _
-from joserfc import jwt
-from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 from biblogin.common.errors import ApplicationError
+from biblogin.integrations.oidc_client.client import OIDCClient, OIDCConfig, TokenResponse
+from biblogin.integrations.oidc_client.errors import OIDCError
+from biblogin.integrations.oidc_client.metadata import DjangoMetadataCache
+from biblogin.integrations.oidc_client.tokens import id_token_verified, signing_algs
 from biblogin.portal.inprocess import in_process_transport
-
-with warnings.catch_warnings():
-    # Authlib 1.9 prefers the httpx2 fork; httpx (pinned, with its WSGI transport) is the
-    # fallback it still supports.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from authlib.integrations.httpx_client import OAuth2Client
 
 logger = logging.getLogger(__name__)
 
 SCOPE = "openid profile cpr"
-_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_TIMEOUT_SECONDS = 10.0
+_CONNECT_TIMEOUT_SECONDS = 5.0
 _METADATA_SECONDS = 300
 _LEEWAY_SECONDS = 60
+_CACHE = DjangoMetadataCache(prefix="portal:oidc")
 
 
 class LoginServiceError(ApplicationError):
@@ -89,57 +82,32 @@ def _transport() -> httpx.BaseTransport | None:
     return in_process_transport() if _is_local() else None
 
 
-def _client(**kwargs: Any) -> OAuth2Client:
-    transport = _transport()
-    extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
-    return OAuth2Client(
+def _client() -> OIDCClient:
+    config = OIDCConfig(
+        issuer=issuer(),
         client_id=settings.PORTAL_OIDC_CLIENT_ID,
         client_secret=settings.PORTAL_OIDC_CLIENT_SECRET,
-        token_endpoint_auth_method="client_secret_basic",
-        redirect_uri=redirect_uri(),
         scope=SCOPE,
-        code_challenge_method="S256",
-        timeout=_TIMEOUT,
-        **extra,
-        **kwargs,
+        timeout_seconds=_TIMEOUT_SECONDS,
+        connect_timeout_seconds=_CONNECT_TIMEOUT_SECONDS,
+        leeway_seconds=_LEEWAY_SECONDS,
+        discovery_ttl_seconds=_METADATA_SECONDS,
+        userinfo_required=True,
+        user_agent="biblogin-portal",
     )
+    return OIDCClient(config, transport=_transport(), cache=_CACHE)
 
 
-def _http() -> httpx.Client:
-    transport = _transport()
-    if transport is not None:
-        return httpx.Client(transport=transport, timeout=_TIMEOUT)
-    return httpx.Client(timeout=_TIMEOUT)
-
-
-def _get_json(url: str) -> dict[str, Any]:
-    try:
-        with _http() as client:
-            response = client.get(url, headers={"Accept": "application/json"})
-            response.raise_for_status()
-            data = response.json()
-    except (httpx.HTTPError, ValueError) as error:
-        raise LoginServiceError(f"GET {url}: {error}") from error
-    if not isinstance(data, dict):
-        raise LoginServiceError(f"GET {url}: not a JSON object")
-    return data
+def _service_error(error: OIDCError) -> LoginServiceError:
+    return LoginServiceError(f"{type(error).__name__}: {error.code}")
 
 
 def provider_metadata() -> dict[str, Any]:
     """Return the provider's discovery document, cached for five minutes."""
-    key = f"portal:oidc:metadata:{issuer()}"
-    data = cache.get(key)
-    if isinstance(data, dict):
-        return data
-    data = _get_json(f"{issuer()}/.well-known/openid-configuration")
-    # OpenID Connect Discovery §4.3: the issuer must be exactly the one we asked.
-    if str(data.get("issuer", "")).rstrip("/") != issuer():
-        raise LoginServiceError("discovery issuer mismatch")
-    for field in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
-        if not isinstance(data.get(field), str):
-            raise LoginServiceError(f"discovery without {field}")
-    cache.set(key, data, _METADATA_SECONDS)
-    return data
+    try:
+        return _client().discovery()
+    except OIDCError as error:
+        raise _service_error(error) from error
 
 
 def authorization_response_issuer_valid(*, iss: str | None) -> bool:
@@ -152,103 +120,77 @@ def authorization_response_issuer_valid(*, iss: str | None) -> bool:
         metadata = provider_metadata()
     except LoginServiceError:
         return False
-    if iss is None:
-        return metadata.get("authorization_response_iss_parameter_supported") is not True
-    # Simple string comparison with the issuer identifier discovery gave (RFC 9207 §2.4).
-    return isinstance(iss, str) and iss == str(metadata.get("issuer", ""))
+    return _client().authorization_response_issuer_valid(iss=iss, discovery=metadata)
 
 
 def _key_set(*, force: bool = False) -> KeySet:
-    key = f"portal:oidc:jwks:{issuer()}"
-    data = None if force else cache.get(key)
-    if not isinstance(data, dict):
-        data = _get_json(provider_metadata()["jwks_uri"])
-        cache.set(key, data, _METADATA_SECONDS)
     try:
-        return KeySet.import_key_set(data)  # type: ignore[arg-type]
-    except (JoseError, ValueError, TypeError, KeyError) as error:
-        raise LoginServiceError(f"unusable JWKS: {error}") from error
+        return _client().key_set(discovery=provider_metadata(), refetch=force)
+    except OIDCError as error:
+        raise _service_error(error) from error
 
 
 def authorization_request_build(*, params: dict[str, str]) -> AuthorizationRequest:
     """Return the URL that starts a login at the provider, with fresh state, nonce and PKCE."""
-    metadata = provider_metadata()
-    state = secrets.token_urlsafe(24)
-    nonce = secrets.token_urlsafe(24)
-    verifier = generate_token(64)
-    with _client() as client:
-        url, _state = client.create_authorization_url(
-            metadata["authorization_endpoint"],
-            state=state,
-            nonce=nonce,
-            code_verifier=verifier,
-            **params,
+    try:
+        start = _client().authorization_start(
+            redirect_uri=redirect_uri(), params=params, discovery=provider_metadata()
         )
-    return AuthorizationRequest(url=url, state=state, nonce=nonce, code_verifier=verifier)
+    except OIDCError as error:
+        raise _service_error(error) from error
+    return AuthorizationRequest(
+        url=start.url, state=start.state, nonce=start.nonce, code_verifier=start.code_verifier
+    )
 
 
 def _id_token_claims(
     *, id_token: str, nonce: str, access_token: str, max_age: int | None
 ) -> dict[str, Any]:
     metadata = provider_metadata()
-    algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-    registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
+
+    def key_set(refetch: bool) -> KeySet:
+        return _key_set(force=refetch)
+
     try:
-        try:
-            token = jwt.decode(id_token, _key_set(), registry=registry)
-        except JoseError:
-            # The provider may have rotated its keys since we cached them.
-            token = jwt.decode(id_token, _key_set(force=True), registry=registry)
-        claims = CodeIDToken(
-            token.claims,
-            token.header,
-            {
-                "iss": {"essential": True, "value": issuer()},
-                "aud": {"essential": True, "value": settings.PORTAL_OIDC_CLIENT_ID},
-            },
-            {
-                "nonce": nonce,
-                "client_id": settings.PORTAL_OIDC_CLIENT_ID,
-                "access_token": access_token,
-                "max_age": max_age,
-            },
+        return id_token_verified(
+            id_token,
+            key_set=key_set,
+            algorithms=signing_algs(metadata.get("id_token_signing_alg_values_supported")),
+            issuer=str(metadata.get("issuer", "")),
+            client_id=settings.PORTAL_OIDC_CLIENT_ID,
+            nonce=nonce,
+            access_token=access_token,
+            leeway=_LEEWAY_SECONDS,
+            max_age=max_age,
         )
-        claims.validate(leeway=_LEEWAY_SECONDS)
-    except (JoseError, ValueError, TypeError, KeyError) as error:
-        raise LoginServiceError(f"ID token rejected: {error}") from error
-    return dict(claims)
+    except OIDCError as error:
+        raise LoginServiceError(f"ID token rejected: {error.code}") from error
 
 
 def code_exchange(
     *, code: str, code_verifier: str, nonce: str, max_age: int | None = None
 ) -> TokenResult:
     """Exchange the code for tokens, verify the ID token and merge the userinfo claims."""
-    metadata = provider_metadata()
+    client = _client()
     try:
-        with _client() as client:
-            token = client.fetch_token(
-                metadata["token_endpoint"],
-                grant_type="authorization_code",
-                code=code,
-                code_verifier=code_verifier,
-            )
-            id_token = token.get("id_token")
-            access_token = token.get("access_token")
-            if not isinstance(id_token, str) or not isinstance(access_token, str):
-                raise LoginServiceError("token response without id_token/access_token")
-            claims = _id_token_claims(
-                id_token=id_token, nonce=nonce, access_token=access_token, max_age=max_age
-            )
-            response = client.get(metadata["userinfo_endpoint"])
-            response.raise_for_status()
-            userinfo = response.json()
-    except (OAuthError, httpx.HTTPError, ValueError) as error:
-        raise LoginServiceError(f"token/userinfo: {error}") from error
-    if not isinstance(userinfo, dict) or userinfo.get("sub") != claims.get("sub"):
-        # OIDC Core §5.3.2: the userinfo sub must be the ID token's.
-        raise LoginServiceError("userinfo sub differs from the ID token's")
+        metadata = client.discovery()
+        token: TokenResponse = client.code_exchange(
+            code=code,
+            redirect_uri=redirect_uri(),
+            code_verifier=code_verifier,
+            discovery=metadata,
+        )
+        claims = _id_token_claims(
+            id_token=token.id_token, nonce=nonce, access_token=token.access_token, max_age=max_age
+        )
+        # OIDC Core §5.3.2: the userinfo sub must be the ID token's (checked by the client).
+        userinfo = client.userinfo(
+            access_token=token.access_token, subject=claims["sub"], discovery=metadata
+        )
+    except OIDCError as error:
+        raise LoginServiceError(f"token/userinfo: {error.code}") from error
     merged = {**userinfo, **claims}
-    return TokenResult(id_token=id_token, claims=merged)
+    return TokenResult(id_token=token.id_token, claims=merged)
 
 
 def end_session_url(*, id_token_hint: str | None) -> str | None:

@@ -1,8 +1,10 @@
 """Client of the external MitID broker, an OpenID Connect provider (R-LOGIN-6, R-LOGIN-10).
 
-The login platform is a confidential relying party: authorization code flow with PKCE (S256),
-state and nonce, the ID token verified against the broker's JWKS. The caller keeps the small dict
-``mitid_authorization_start`` returns in its session and hands it back to
+The login platform is a confidential relying party of the broker through the shared OIDC client
+(``integrations.oidc_client``: PKCE S256, state, nonce, RFC 9207 ``iss``, ID token against the
+JWKS). What is the broker's own stays here: its configuration, the flow the caller keeps in its
+session, its error codes, and the claim mapping (CPR, NSIS level, name). The caller keeps the
+small dict ``mitid_authorization_start`` returns in its session and hands it back to
 ``mitid_authorization_finish`` with the callback's query parameters.
 
 Never logged: the CPR, the code, tokens, state, nonce, the code verifier.
@@ -10,23 +12,17 @@ Never logged: the CPR, the code, tokens, state, nonce, the code verifier.
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
-import re
-import secrets
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import httpx
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.conf import settings
 from django.utils.translation import gettext
-from joserfc.jwk import KeySet
 
 from biblogin.common.cpr import mask_cpr, normalise_cpr
 from biblogin.integrations.mitid_broker.assurance import nsis_loa_from_claim
@@ -38,34 +34,29 @@ from biblogin.integrations.mitid_broker.errors import (
     MitIDTokenInvalid,
     MitIDUnavailable,
 )
-from biblogin.integrations.mitid_broker.id_token import (
-    MAX_TOKEN_LENGTH,
-    constant_time_equal,
-    id_token_claims_check,
-    is_number,
-    jwt_alg,
-    jwt_verified_claims,
-    safe_code,
-    signing_algs,
+from biblogin.integrations.mitid_broker.metadata import BrokerMetadataCache
+from biblogin.integrations.oidc_client.client import (
+    OIDCClient,
+    OIDCConfig,
+    TokenResponse,
+    oidc_metadata_cache_clear,
 )
-from biblogin.integrations.mitid_broker.metadata import (
-    METADATA_TTL_MAX_SECONDS,
-    BrokerMetadataCache,
-    discovery_check,
-    key_set_from_jwks,
-    token_auth_method,
+from biblogin.integrations.oidc_client.errors import (
+    OIDCError,
+    OIDCStateMismatch,
+    OIDCTokenInvalid,
+    OIDCUnavailable,
 )
+from biblogin.integrations.oidc_client.metadata import METADATA_TTL_MAX_SECONDS
+from biblogin.integrations.oidc_client.tokens import constant_time_equal, is_number, safe_code
 
 logger = logging.getLogger(__name__)
 
-_PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 # Error codes a broker sends when the user cancels (NemLog-in and most brokers: access_denied).
 _CANCEL_ERRORS = frozenset({"access_denied", "user_cancel", "user_cancelled", "user_canceled"})
 _UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 _KEPT_KEYS = ("state", "nonce", "code_verifier", "redirect_uri", "created_at", "issuer")
 _MAX_PARAM_LENGTH = 4096
-# RFC 6750 section 2.1 b64token: what may go into an Authorization header.
-_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
 
 @dataclass(frozen=True)
@@ -95,6 +86,19 @@ class MitIDConfig:
             raise ValueError("MITID_TIMEOUT_SECONDS must be a positive number")
         if not 0 <= self.discovery_ttl_seconds <= METADATA_TTL_MAX_SECONDS:
             raise ValueError("the discovery document is cached for at most one hour")
+
+    def oidc(self) -> OIDCConfig:
+        """Return the shared OIDC client's configuration for this broker."""
+        return OIDCConfig(
+            issuer=self.issuer,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            scope=self.scope,
+            timeout_seconds=self.timeout_seconds,
+            leeway_seconds=self.leeway_seconds,
+            discovery_ttl_seconds=self.discovery_ttl_seconds,
+            user_agent="biblogin-mitid-client",
+        )
 
     @classmethod
     def from_settings(cls) -> MitIDConfig:
@@ -130,7 +134,7 @@ class MitIDIdentity:
 
 
 class MitIDClient:
-    """One broker, one configuration; ``http`` and ``cache`` are shared between instances."""
+    """One broker, one configuration; ``http``'s transport and ``cache`` may be shared."""
 
     def __init__(
         self,
@@ -140,9 +144,10 @@ class MitIDClient:
         cache: BrokerMetadataCache | None = None,
     ) -> None:
         self.config = config
-        self._http = http if http is not None else _default_http()
-        self._cache = cache if cache is not None else _metadata_cache
-        self._timeout = httpx.Timeout(config.timeout_seconds)
+        # httpx has no public accessor for a client's transport; the shared OIDC client builds
+        # its own clients (Authlib's among them) over it.
+        transport = http._transport if http is not None else None
+        self._oidc = OIDCClient(config.oidc(), transport=transport, cache=cache)
 
     # -- the two steps ------------------------------------------------------------------------
 
@@ -150,50 +155,31 @@ class MitIDClient:
         self, *, redirect_uri: str, acr_values: str | None = None, prompt: str | None = None
     ) -> tuple[str, dict[str, str]]:
         """Return the broker's authorization URL and what the caller keeps in its session."""
-        _check_redirect_uri(redirect_uri)
-        discovery = self._discovery()
-        state = secrets.token_urlsafe(32)
-        nonce = secrets.token_urlsafe(32)
-        code_verifier = secrets.token_urlsafe(64)  # RFC 7636: 43-128 characters
-        params: dict[str, str] = {
-            "response_type": "code",
-            "client_id": self.config.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": self.config.scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": create_s256_code_challenge(code_verifier),
-            "code_challenge_method": "S256",
-        }
+        params: dict[str, str] = {}
         if acr_values is not None:
             # R-LOGIN-10: the login platform asks the broker for the level it needs.
-            if not acr_values.strip() or len(acr_values) > 512 or not acr_values.isprintable():
-                raise ValueError("acr_values must be a short list of level URIs")
-            params["acr_values"] = acr_values.strip()
+            params["acr_values"] = acr_values
         if prompt is not None:
-            if not prompt.split() or not set(prompt.split()) <= _PROMPT_VALUES:
-                raise ValueError(f"unsupported prompt: {prompt!r}")
-            params["prompt"] = " ".join(prompt.split())
-        try:
-            url = httpx.URL(discovery["authorization_endpoint"]).copy_merge_params(params)
-        except httpx.InvalidURL as exc:
-            raise MitIDUnavailable(code="discovery_authorization_endpoint") from exc
+            params["prompt"] = prompt
+        with _as_mitid_errors():
+            start = self._oidc.authorization_start(redirect_uri=redirect_uri, params=params)
         kept = {
-            "state": state,
-            "nonce": nonce,
-            "code_verifier": code_verifier,
+            "state": start.state,
+            "nonce": start.nonce,
+            "code_verifier": start.code_verifier,
             "redirect_uri": redirect_uri,
             "created_at": str(int(time.time())),
             "issuer": self.config.issuer,
         }
-        return str(url), kept
+        return start.url, kept
 
     def authorization_finish(
         self, *, params: Mapping[str, str], kept: Mapping[str, str]
     ) -> MitIDIdentity:
         """Check the callback against what was kept, redeem the code, return the verified person."""
         try:
-            return self._finish(params, kept)
+            with _as_mitid_errors():
+                return self._finish(params, kept)
         except MitIDError as error:
             logger.info("MitID login did not finish: %s", error.code)
             raise
@@ -207,9 +193,11 @@ class MitIDClient:
             if value is not None and (not isinstance(value, str) or len(value) > _MAX_PARAM_LENGTH):
                 raise MitIDError(code="bad_callback")
         state = params.get("state")
-        issuer = params.get("iss")
+        discovery = self._oidc.discovery()
         # RFC 9207: a broker that names itself in the response must be the one we asked.
-        if issuer is not None and issuer.rstrip("/") != self.config.issuer.rstrip("/"):
+        if not self._oidc.authorization_response_issuer_valid(
+            iss=params.get("iss"), discovery=discovery
+        ):
             raise MitIDStateMismatch(code="issuer_mismatch")
         error = params.get("error")
         if error is not None:
@@ -225,9 +213,12 @@ class MitIDClient:
         code = params.get("code")
         if not code:
             raise MitIDError(code="no_code")
-
-        discovery = self._discovery()
-        token = self._redeem_code(discovery, code=code, flow=flow)
+        token = self._oidc.code_exchange(
+            code=code,
+            redirect_uri=flow["redirect_uri"],
+            code_verifier=flow["code_verifier"],
+            discovery=discovery,
+        )
         return self._identity(discovery, token=token, nonce=flow["nonce"])
 
     def _kept_flow(self, kept: Mapping[str, str]) -> dict[str, str]:
@@ -248,65 +239,21 @@ class MitIDClient:
             raise MitIDStateMismatch(code="expired")
         return flow
 
-    # -- token endpoint -----------------------------------------------------------------------
-
-    def _redeem_code(
-        self, discovery: Mapping[str, Any], *, code: str, flow: Mapping[str, str]
-    ) -> dict[str, str]:
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": flow["redirect_uri"],
-            "code_verifier": flow["code_verifier"],
-        }
-        headers = {"Accept": "application/json"}
-        if token_auth_method(discovery) == "client_secret_basic":
-            # RFC 6749 section 2.3.1: form-encode the id and secret before Base64.
-            client_id = quote(self.config.client_id, safe="")
-            pair = f"{client_id}:{quote(self.config.client_secret, safe='')}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        else:
-            data["client_id"] = self.config.client_id
-            data["client_secret"] = self.config.client_secret
-        response = self._send(
-            "POST", discovery["token_endpoint"], what="token", data=data, headers=headers
-        )
-        body = _json_object(response, what="token")
-        if response.status_code != 200:
-            error = body.get("error")
-            error_code = safe_code(error)
-            if error_code in {"invalid_client", "unauthorized_client"}:
-                logger.warning("MitID broker refused our client: %s", error_code)
-                raise MitIDUnavailable(code="client_refused")
-            # invalid_grant: a code used twice (reload, back button) or expired.
-            raise MitIDError(code=f"token_{error_code}" if error_code else "token_error")
-        id_token = body.get("id_token")
-        access_token = body.get("access_token")
-        token_type = body.get("token_type", "Bearer")
-        if (
-            not isinstance(id_token, str)
-            or not isinstance(access_token, str)
-            or not isinstance(token_type, str)
-            or token_type.lower() != "bearer"
-            or len(access_token) > MAX_TOKEN_LENGTH
-            or not _B64TOKEN.match(access_token)
-        ):
-            raise MitIDTokenInvalid(code="token_response_malformed")
-        return {"id_token": id_token, "access_token": access_token}
-
-    # -- ID token and identity ----------------------------------------------------------------
+    # -- claim mapping ------------------------------------------------------------------------
 
     def _identity(
-        self, discovery: Mapping[str, Any], *, token: Mapping[str, str], nonce: str
+        self, discovery: Mapping[str, Any], *, token: TokenResponse, nonce: str
     ) -> MitIDIdentity:
-        claims = self._id_token_claims(discovery, token=token, nonce=nonce)
+        claims = self._oidc.id_token_claims(token=token, nonce=nonce, discovery=discovery)
         subject: str = claims["sub"]
         userinfo: dict[str, Any] = {}
         # R-LOGIN-6: the CPR from the configured claim, normalised and checked like any CPR.
         raw_cpr = claims.get(self.config.cpr_claim)
         if not isinstance(raw_cpr, str):
             # Brokers differ: some put the CPR only in userinfo.
-            userinfo = self._userinfo(discovery, token=token, subject=subject)
+            userinfo = self._oidc.userinfo(
+                access_token=token.access_token, subject=subject, discovery=discovery
+            )
             raw_cpr = userinfo.get(self.config.cpr_claim)
         cpr = normalise_cpr(raw_cpr) if isinstance(raw_cpr, str) else None
         if cpr is None:
@@ -322,7 +269,7 @@ class MitIDClient:
             level = userinfo.get(self.config.loa_claim)
         auth_time = claims.get("auth_time")
         if not is_number(auth_time):
-            auth_time = claims["iat"]  # validated as a NumericDate above
+            auth_time = claims["iat"]  # validated as a NumericDate by the OIDC client
         return MitIDIdentity(
             cpr=cpr,
             name=_person_name(claims) or _person_name(userinfo),
@@ -331,114 +278,23 @@ class MitIDClient:
             auth_time=int(auth_time),
         )
 
-    def _id_token_claims(
-        self, discovery: Mapping[str, Any], *, token: Mapping[str, str], nonce: str
-    ) -> dict[str, Any]:
-        id_token = token["id_token"]
-        algorithms = signing_algs(discovery.get("id_token_signing_alg_values_supported"))
-        claims = self._verified_jwt(discovery, id_token, algorithms=algorithms)
-        id_token_claims_check(
-            claims,
-            issuer=discovery["issuer"],
-            client_id=self.config.client_id,
-            nonce=nonce,
-            access_token=token["access_token"],
-            alg=jwt_alg(id_token),
-            leeway=self.config.leeway_seconds,
-        )
-        return claims
-
-    def _verified_jwt(
-        self, discovery: Mapping[str, Any], value: str, *, algorithms: frozenset[str]
-    ) -> dict[str, Any]:
-        return jwt_verified_claims(
-            value,
-            algorithms=algorithms,
-            key_set=lambda refetch: self._jwks(discovery, refetch=refetch),
-        )
-
-    def _userinfo(
-        self, discovery: Mapping[str, Any], *, token: Mapping[str, str], subject: str
-    ) -> dict[str, Any]:
-        endpoint = discovery.get("userinfo_endpoint")
-        if not isinstance(endpoint, str):
-            return {}
-        response = self._send(
-            "GET",
-            endpoint,
-            what="userinfo",
-            headers={
-                "Authorization": f"Bearer {token['access_token']}",
-                "Accept": "application/json, application/jwt",
-            },
-        )
-        if response.status_code != 200:
-            raise MitIDTokenInvalid(code="userinfo_refused")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/jwt":
-            algorithms = signing_algs(
-                discovery.get("userinfo_signing_alg_values_supported")
-                or discovery.get("id_token_signing_alg_values_supported")
-            )
-            claims = self._verified_jwt(discovery, response.text.strip(), algorithms=algorithms)
-            if claims.get("iss", discovery["issuer"]) != discovery["issuer"]:
-                raise MitIDTokenInvalid(code="userinfo_iss")
-        else:
-            claims = _json_object(response, what="userinfo")
-        # OIDC Core 5.3.2: userinfo about anyone else must not be used.
-        userinfo_sub = claims.get("sub")
-        if not isinstance(userinfo_sub, str) or not constant_time_equal(userinfo_sub, subject):
-            raise MitIDTokenInvalid(code="userinfo_sub")
-        return claims
-
-    # -- metadata -----------------------------------------------------------------------------
-
-    def _discovery(self) -> dict[str, Any]:
-        issuer = self.config.issuer
-        ttl = self.config.discovery_ttl_seconds
-        cached = self._cache.discovery_get(issuer, ttl=ttl)
-        if cached is not None:
-            return cached
-        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        response = self._send("GET", url, what="discovery")
-        if response.status_code != 200:
-            raise MitIDUnavailable(code="discovery_status")
-        document = _json_object(response, what="discovery")
-        discovery_check(document, issuer=issuer)
-        self._cache.discovery_put(issuer, document)
-        return document
-
-    def _jwks(self, discovery: Mapping[str, Any], *, refetch: bool) -> KeySet:
-        jwks_uri: str = discovery["jwks_uri"]
-        ttl = self.config.discovery_ttl_seconds
-        if not refetch:
-            cached = self._cache.jwks_get(jwks_uri, ttl=ttl)
-            if cached is not None:
-                return cached
-        response = self._send("GET", jwks_uri, what="jwks")
-        if response.status_code != 200:
-            raise MitIDUnavailable(code="jwks_status")
-        key_set = key_set_from_jwks(_json_object(response, what="jwks"))
-        self._cache.jwks_put(jwks_uri, key_set)
-        return key_set
-
-    def _send(self, method: str, url: str, *, what: str, **kwargs: Any) -> httpx.Response:
-        """Call the broker with the configured timeout; no answer or a 5xx is "unavailable"."""
-        try:
-            response = self._http.request(method, url, timeout=self._timeout, **kwargs)
-        except httpx.TimeoutException as exc:
-            logger.warning("MitID broker: %s call timed out", what)
-            raise MitIDUnavailable(code="timeout") from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            logger.warning("MitID broker: %s call failed (%s)", what, type(exc).__name__)
-            raise MitIDUnavailable(code="unreachable") from exc
-        if response.status_code >= 500:
-            logger.warning("MitID broker: %s call answered %s", what, response.status_code)
-            raise MitIDUnavailable(code="server_error")
-        return response
-
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _as_mitid_errors() -> Iterator[None]:
+    """Re-raise the shared client's errors as MitID errors with the same code."""
+    try:
+        yield
+    except OIDCUnavailable as error:
+        raise MitIDUnavailable(code=error.code) from error
+    except OIDCTokenInvalid as error:
+        raise MitIDTokenInvalid(code=error.code) from error
+    except OIDCStateMismatch as error:
+        raise MitIDStateMismatch(code=error.code) from error
+    except OIDCError as error:
+        raise MitIDError(code=error.code) from error
 
 
 def _broker_error(error: str) -> MitIDError:
@@ -448,22 +304,6 @@ def _broker_error(error: str) -> MitIDError:
     if code in _UNAVAILABLE_ERRORS:
         return MitIDUnavailable(code=f"broker_{code}")
     return MitIDError(code=f"broker_{code}" if code else "broker_error")
-
-
-def _check_redirect_uri(redirect_uri: str) -> None:
-    parts = urlsplit(redirect_uri)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.fragment:
-        raise ValueError("redirect_uri must be an absolute http(s) URL without fragment")
-
-
-def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError as exc:
-        raise MitIDUnavailable(code=f"{what}_not_json") from exc
-    if not isinstance(value, dict):
-        raise MitIDUnavailable(code=f"{what}_not_object")
-    return value
 
 
 def _person_name(claims: Mapping[str, Any]) -> str:
@@ -476,21 +316,6 @@ def _person_name(claims: Mapping[str, Any]) -> str:
 
 # -- module-level API -------------------------------------------------------------------------
 
-_metadata_cache = BrokerMetadataCache()
-_http_lock = threading.Lock()
-_http_client: httpx.Client | None = None
-
-
-def _default_http() -> httpx.Client:
-    """Return the process's pooled HTTP client; redirects are never followed towards the broker."""
-    global _http_client
-    with _http_lock:
-        if _http_client is None:
-            _http_client = httpx.Client(
-                follow_redirects=False, headers={"User-Agent": "biblogin-mitid-client"}
-            )
-        return _http_client
-
 
 def mitid_client() -> MitIDClient:
     """Return a client configured from settings.MITID_* (read now, so overrides take effect)."""
@@ -499,7 +324,7 @@ def mitid_client() -> MitIDClient:
 
 def mitid_metadata_cache_clear() -> None:
     """Forget cached discovery documents and keys (tests; a broker restarted with new keys)."""
-    _metadata_cache.clear()
+    oidc_metadata_cache_clear()
 
 
 def mitid_authorization_start(
