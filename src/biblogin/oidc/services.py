@@ -75,7 +75,7 @@ def client_upsert(
         client_secret or Client.objects.filter(client_id=client_id).exists()
     ):
         raise ApplicationError(_("En fortrolig klient skal have en hemmelighed."), code="no_secret")
-    client = Client.objects.select_for_update().filter(client_id=client_id).first()
+    client: Client | None = Client.objects.select_for_update().filter(client_id=client_id).first()
     created = client is None
     if client is None:
         client = Client(client_id=client_id, client_secret="")

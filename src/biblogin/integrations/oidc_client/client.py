@@ -187,7 +187,7 @@ class OIDCClient:
         if iss is None:
             return document.get("authorization_response_iss_parameter_supported") is not True
         # Simple string comparison with the issuer identifier discovery gave (RFC 9207 2.4).
-        return isinstance(iss, str) and iss == document["issuer"]
+        return isinstance(iss, str) and iss == str(document["issuer"])
 
     # -- the token endpoint --------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import hmac
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from anyio import TASK_STATUS_IGNORED
@@ -255,7 +255,7 @@ class Sip2TestServer:
         self, req: PatronInformationRequest, ctx: Any
     ) -> PatronInformationResponse:
         if req.institution_id != self.institution_id:
-            return ctx.decline("UNKNOWN INSTITUTION")
+            return cast(PatronInformationResponse, ctx.decline("UNKNOWN INSTITUTION"))
         try:
             borrower = self._borrower(req.patron_identifier)
         except LibrarySystemError as exc:
@@ -389,7 +389,7 @@ class Sip2TestServer:
                 title_identifier=_text(hold.title),
                 current_location=(hold.pickup_branch_id or None if hold.ready_for_pickup else None),
             )
-        return ctx.decline("UNKNOWN ITEM")
+        return cast(ItemInformationResponse, ctx.decline("UNKNOWN ITEM"))
 
     # -- renew, holds -------------------------------------------------------------------------
 
