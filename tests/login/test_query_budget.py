@@ -21,6 +21,7 @@ from biblogin.borrowercheck.services import (
     BorrowerCheckStatus,
     borrower_check,
     borrower_check_registry,
+    registry_verdicts_per_request,
 )
 from biblogin.integrations.library_systems import simulated
 from biblogin.integrations.library_systems.models import SimBorrower
@@ -199,45 +200,49 @@ def test_a_success_after_failures_still_resets_the_pair(app):
     assert "Du har 1 forsøg tilbage" in page.content.decode()
 
 
-# --- the borrower check trusts only a verdict about the same check (R-BC-1, R-VIP-11) -----------
+# --- the registry is read once per request, never across requests (R-BC-1, R-VIP-11) ---------
 
 
-def test_the_borrower_check_takes_the_registry_verdict_of_its_caller(demo):
-    verdict = borrower_check_registry(service_requester="demo-app", agency_id=AGENCY)
-    assert verdict.status is None and verdict.agency is not None
-    with _queries() as captured:
-        result = borrower_check(
-            service_requester="demo-app",
-            agency_id=AGENCY,
-            user_id=USER_ID,
-            password=PIN,
-            registry_verdict=verdict,
-        )
+def test_within_one_request_the_borrower_check_reuses_the_registry_verdict_R_VIP_11(demo):
+    """The login page's registry read serves the borrower check in the same request."""
+    with registry_verdicts_per_request():
+        verdict = borrower_check_registry(service_requester="demo-app", agency_id=AGENCY)
+        assert verdict.status is None and verdict.agency is not None
+        with _queries() as captured:
+            result = borrower_check(
+                service_requester="demo-app", agency_id=AGENCY, user_id=USER_ID, password=PIN
+            )
     assert result.ok
     assert not [q for q in captured.captured_queries if 'FROM "registry_agency' in q["sql"]]
 
 
-def test_a_verdict_about_another_check_is_not_used(demo):
-    """A verdict for another service requester or agency: the registry is read afresh."""
-    refused = borrower_check_registry(service_requester="not-licensed", agency_id=AGENCY)
-    assert refused.status == BorrowerCheckStatus.SERVICE_NOT_LICENSED
-    result = borrower_check(
-        service_requester="demo-app",
-        agency_id=AGENCY,
-        user_id=USER_ID,
-        password=PIN,
-        registry_verdict=refused,
-    )
-    assert result.ok
-    allowed = borrower_check_registry(service_requester="demo-app", agency_id=AGENCY)
-    result = borrower_check(
-        service_requester="demo-app",
-        agency_id="999999",
-        user_id=USER_ID,
-        password=PIN,
-        registry_verdict=allowed,
-    )
+def test_a_verdict_about_another_check_is_not_reused_R_VIP_11(demo):
+    """Another service requester or agency in the same request: the registry is read for it."""
+    with registry_verdicts_per_request():
+        refused = borrower_check_registry(service_requester="not-licensed", agency_id=AGENCY)
+        assert refused.status == BorrowerCheckStatus.SERVICE_NOT_LICENSED
+        result = borrower_check(
+            service_requester="demo-app", agency_id=AGENCY, user_id=USER_ID, password=PIN
+        )
+        assert result.ok
+        borrower_check_registry(service_requester="demo-app", agency_id=AGENCY)
+        result = borrower_check(
+            service_requester="demo-app", agency_id="999999", user_id=USER_ID, password=PIN
+        )
     assert result.status == BorrowerCheckStatus.LIBRARY_NOT_FOUND
+
+
+def test_outside_a_request_every_check_reads_the_registry_afresh_R_VIP_11(demo):
+    """No verdict outlives its request: a licence withdrawn between two checks is seen."""
+    from biblogin.registry.models import Agency
+
+    with registry_verdicts_per_request():
+        assert borrower_check_registry(service_requester="demo-app", agency_id=AGENCY).agency
+    Agency.objects.get(agency_id=AGENCY).borrower_check_services.clear()
+    result = borrower_check(
+        service_requester="demo-app", agency_id=AGENCY, user_id=USER_ID, password=PIN
+    )
+    assert result.status == BorrowerCheckStatus.SERVICE_NOT_LICENSED
 
 
 # --- single sign-on (R-LOGIN-11) -------------------------------------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -93,12 +95,7 @@ class BorrowerCheckResult:
 
 @dataclass(frozen=True)
 class RegistryVerdict:
-    """The registry's part of a check (rules 3-5): the agency, and the status it gives, if any.
-
-    A caller that tells these statuses before the user types a PIN (the login page) reads the
-    verdict once and hands it to ``borrower_check``, which then does not read the registry again
-    in the same request. Only a verdict for the same service requester and agency is used.
-    """
+    """The registry's part of a check (rules 3-5): the agency, and the status it gives, if any."""
 
     service_requester: str
     agency_id: str
@@ -107,8 +104,36 @@ class RegistryVerdict:
     status: BorrowerCheckStatus | None = None
 
 
+# The verdicts read in the current request, while ``registry_verdicts_per_request`` is active.
+_request_verdicts: ContextVar[dict[tuple[str, str], RegistryVerdict] | None] = ContextVar(
+    "biblogin_registry_verdicts", default=None
+)
+
+
+@contextmanager
+def registry_verdicts_per_request() -> Iterator[None]:
+    """Read each registry verdict once within this block: one request (R-VIP-11).
+
+    The registry is read afresh for every request; within one, the login page tells the
+    registry's answer before the PIN is typed and the borrower check then needs the same answer:
+    a second read would only repeat the first. Use as a view decorator or a ``with`` block.
+    """
+    token = _request_verdicts.set({})
+    try:
+        yield
+    finally:
+        _request_verdicts.reset(token)
+
+
 def borrower_check_registry(*, service_requester: str, agency_id: str) -> RegistryVerdict:
-    """Apply the registry's rules 3-5 of ``borrower_check`` to this agency, read afresh."""
+    """Apply the registry's rules 3-5 of ``borrower_check`` to this agency, read afresh.
+
+    Within ``registry_verdicts_per_request`` a verdict read earlier in the request is as fresh.
+    """
+    kept = _request_verdicts.get()
+    key = (service_requester, agency_id)
+    if kept is not None and key in kept:
+        return kept[key]
     agency, licensed = agency_get_with_licence(
         agency_id=agency_id, service_requester=service_requester
     )
@@ -120,9 +145,12 @@ def borrower_check_registry(*, service_requester: str, agency_id: str) -> Regist
     elif not licensed:
         # R-VIP-4: only service requesters the agency has opted in.
         verdict = BorrowerCheckStatus.SERVICE_NOT_LICENSED
-    return RegistryVerdict(
+    result = RegistryVerdict(
         service_requester=service_requester, agency_id=agency_id, agency=agency, status=verdict
     )
+    if kept is not None:
+        kept[key] = result
+    return result
 
 
 @dataclass(frozen=True)
@@ -212,7 +240,6 @@ def _check(
     password: object,
     pin_required: bool,
     municipality_no: int | None,
-    registry_verdict: RegistryVerdict | None,
 ) -> BorrowerCheckResult:
     status = BorrowerCheckStatus
     # A caller's missing PIN (None) must never turn a check into a look-up without PIN.
@@ -236,17 +263,10 @@ def _check(
     # 2. No user.
     if not trimmed_user_id or (pin_required and not pin):
         return BorrowerCheckResult(status=status.NO_USER_IN_REQUEST, agency_id=agency_id)
-    # 3. The registry, read afresh for each request (R-VIP-11): a verdict the caller read earlier
-    # in this request is as fresh, so it is not read twice.
-    verdict = registry_verdict
-    if (
-        verdict is None
-        or verdict.agency_id != agency_id
-        or verdict.service_requester != service_requester.strip()
-    ):
-        verdict = borrower_check_registry(
-            service_requester=service_requester.strip(), agency_id=agency_id
-        )
+    # 3. The registry, read afresh for each request (R-VIP-11).
+    verdict = borrower_check_registry(
+        service_requester=service_requester.strip(), agency_id=agency_id
+    )
     if verdict.status is not None or verdict.agency is None:
         return BorrowerCheckResult(
             status=verdict.status or status.LIBRARY_NOT_FOUND, agency_id=agency_id
@@ -326,7 +346,6 @@ def borrower_check(
     user_id: str,
     password: str,
     municipality_no: int | None = None,
-    registry_verdict: RegistryVerdict | None = None,
 ) -> BorrowerCheckResult:
     """Check a user ID and PIN at an agency's library system, under the registry's rules.
 
@@ -348,8 +367,7 @@ def borrower_check(
        is not a public library, ``borrower_not_in_municipality`` when the borrower lives elsewhere.
     9. ``ok``, with blocked, municipality, name, e-mail, the borrower's CPR and reference.
 
-    The PIN is never stored, logged, or put in the result (R-BC-5). ``registry_verdict``: the
-    answer of ``borrower_check_registry`` for this request, if the caller already has it.
+    The PIN is never stored, logged, or put in the result (R-BC-5).
     """
     started = time.monotonic()
     result = _check(
@@ -359,7 +377,6 @@ def borrower_check(
         password=password,
         pin_required=True,
         municipality_no=municipality_no,
-        registry_verdict=registry_verdict,
     )
     _logged("borrower check", started, result, service_requester)
     return result
@@ -385,7 +402,6 @@ def borrower_lookup(
         password=None,
         pin_required=False,
         municipality_no=municipality_no,
-        registry_verdict=None,
     )
     _logged("borrower lookup", started, result, service_requester)
     return result

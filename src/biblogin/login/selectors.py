@@ -11,12 +11,12 @@ from biblogin.borrowercheck.services import borrower_check_registry
 from biblogin.login.constants import IdentityProvider
 from biblogin.login.journey import LoginRequest, acr_satisfies, recent_logins
 from biblogin.login.models import Authentication
-from biblogin.oidc.models import Client
+from biblogin.login.policy import ClientPolicy
 from biblogin.registry import selectors as registry
 
 
 def recent_login_pick(
-    *, session: SessionBase, client: Client, login_request: LoginRequest
+    *, session: SessionBase, client: ClientPolicy, login_request: LoginRequest
 ) -> Authentication | None:
     """R-LOGIN-11: the newest login of this browser that satisfies the request, if any.
 
@@ -40,7 +40,7 @@ def recent_login_pick(
         if entry.idp == IdentityProvider.BORCHK:
             # The borrower check's registry rules, as a new library login would meet them.
             verdict = borrower_check_registry(
-                service_requester=client.service_requester.name, agency_id=entry.agency
+                service_requester=client.service_requester, agency_id=entry.agency
             )
             if verdict.status is not None:
                 continue

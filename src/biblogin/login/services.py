@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from biblogin.audit.services import audit_event_record
 from biblogin.borrowercheck.services import (
     BorrowerCheckResult,
     BorrowerCheckStatus,
-    RegistryVerdict,
     borrower_check,
+    borrower_check_registry,
     user_id_normalise,
 )
 from biblogin.borrowercheck.throttling import (
@@ -42,7 +44,7 @@ from biblogin.login.constants import (
 )
 from biblogin.login.journey import acr_satisfies
 from biblogin.login.models import Authentication, Identity
-from biblogin.oidc.models import Client
+from biblogin.login.policy import ClientPolicy
 from biblogin.patrons import selectors as culr
 from biblogin.patrons import services as culr_services
 from biblogin.patrons.models import Patron
@@ -84,7 +86,7 @@ def _authentication_create(
     branch_id: str,
     acr: str,
     amr: list[str],
-    client: Client,
+    client: ClientPolicy,
     auth_time: dt.datetime | None = None,
 ) -> Authentication:
     return Authentication.objects.create(
@@ -156,26 +158,27 @@ def _library_identity_record(result: BorrowerCheckResult) -> Identity:
 
 def library_login(
     *,
-    client: Client,
+    client: ClientPolicy,
     agency_id: str,
     user_id: str,
     password: str,
     ip: str,
     branch_id: str = "",
-    registry_verdict: RegistryVerdict | None = None,
 ) -> LibraryLoginOutcome:
     """Log in with a library's user ID and PIN through the borrower check (R-LOGIN-4).
 
     R-LOGIN-5: an attempt is reserved before the borrower check is called (refused when the pair
     or IP is blocked or the pair's attempts are taken); ``borrower_not_found`` counts against the
     budget (the borrower's, once the library said whose ID it is) and the IP; success resets it.
-    ``registry_verdict``: the registry's answer for this agency, if the caller read it in this
-    request (the login page does, to tell it before the PIN is typed).
     """
-    if registry_verdict is not None and registry_verdict.agency_id == agency_id:
-        agency = registry_verdict.agency  # read in this request: as fresh (R-VIP-11)
-    else:
-        agency = registry.agency_get(agency_id=agency_id) if isinstance(agency_id, str) else None
+    # The agency as the borrower check reads it: once per request (registry_verdicts_per_request).
+    agency = (
+        borrower_check_registry(
+            service_requester=client.service_requester, agency_id=agency_id
+        ).agency
+        if isinstance(agency_id, str)
+        else None
+    )
     kinds = registry.agency_user_id_kinds(agency=agency) if agency else []
     typed = user_id if isinstance(user_id, str) and len(user_id) <= _MAX_USER_ID else ""
     normalised = user_id_normalise(user_id=typed, user_id_kinds=kinds)
@@ -195,11 +198,10 @@ def library_login(
 
     try:
         result = borrower_check(
-            service_requester=client.service_requester.name,
+            service_requester=client.service_requester,
             agency_id=agency_id if isinstance(agency_id, str) else "",
             user_id=user_id if isinstance(user_id, str) else "",
             password=password if isinstance(password, str) else "",
-            registry_verdict=registry_verdict,
         )
     except BaseException:
         throttle_release(checked=state)  # no answer: the attempt does not count
@@ -284,7 +286,7 @@ class MitIDDecision:
 
 
 def mitid_login_decide(
-    *, identity: MitIDIdentity, client: Client, min_acr: str | None
+    *, identity: MitIDIdentity, client: ClientPolicy, min_acr: str | None
 ) -> MitIDDecision:
     """Decide what a verified MitID identity leads to for this client (no writes)."""
     if IdentityProvider.MITID not in client.allowed_idps:
@@ -322,7 +324,7 @@ class MitIDLoginOutcome:
 
 @transaction.atomic
 def mitid_login(
-    *, identity: MitIDIdentity, client: Client, min_acr: str | None, ip: str = ""
+    *, identity: MitIDIdentity, client: ClientPolicy, min_acr: str | None, ip: str = ""
 ) -> MitIDLoginOutcome:
     """Carry out the decision for a verified MitID identity and record the login."""
     decision = mitid_login_decide(identity=identity, client=client, min_acr=min_acr)
@@ -383,15 +385,14 @@ def mitid_login(
 
 
 @transaction.atomic
-def authentications_purge(*, older_than: dt.timedelta) -> int:
-    """Delete login records older than this that no live refresh token still relies on."""
-    from oauth2_provider.models import get_refresh_token_model
+def authentications_purge(*, older_than: dt.timedelta, in_use: QuerySet[Any, Any]) -> int:
+    """Delete login records older than this, except those ``in_use`` (a query of their pks).
 
-    live_families = (
-        get_refresh_token_model().objects.filter(revoked__isnull=True).values("token_family")
-    )
+    Which logins are still in use (a live refresh token's family) is the OpenID Connect
+    provider's to say: this layer does not know its tokens.
+    """
     stale = Authentication.objects.filter(created_at__lt=timezone.now() - older_than).exclude(
-        token_families__token_family__in=live_families
+        pk__in=in_use
     )
     deleted, _by_model = stale.delete()
     return deleted

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from biblogin.borrowercheck.services import BorrowerCheckStatus, borrower_check_registry
+from biblogin.borrowercheck.services import (
+    BorrowerCheckStatus,
+    borrower_check_registry,
+    registry_verdicts_per_request,
+)
 from biblogin.common.models import User
 from biblogin.integrations.mitid_broker.client import (
     mitid_authorization_finish,
@@ -27,12 +31,18 @@ from biblogin.integrations.mitid_broker.client import (
 )
 from biblogin.integrations.mitid_broker.errors import MitIDCancelled, MitIDError
 from biblogin.login import journey
+from biblogin.login.backends import (
+    LIBRARY_LOGIN_BACKEND,
+    MITID_BACKEND,
+    library_login_authenticate,
+    mitid_login_authenticate,
+)
 from biblogin.login.constants import IdentityProvider
 from biblogin.login.forms import LibraryLoginForm, LibrarySearchForm, user_id_label
 from biblogin.login.messages import attempts_left_message, status_message, wait_message
 from biblogin.login.models import Authentication
-from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason, MitIDLoginOutcome
-from biblogin.oidc.models import Client
+from biblogin.login.policy import ClientPolicy, client_policy_get
+from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason
 from biblogin.registry import selectors as registry
 from biblogin.registry.models import AgencyType
 
@@ -48,21 +58,17 @@ _GROUPS = (
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _plan_and_client(request: HttpRequest) -> tuple[journey.Plan, Client] | None:
+def _plan_and_client(request: HttpRequest) -> tuple[journey.Plan, ClientPolicy] | None:
     raw = request.POST.get("plan") if request.method == "POST" else request.GET.get("plan")
     plan = journey.plan_get(session=request.session, plan_id=raw or request.GET.get("plan"))
     if plan is None:
         return None
     _speak_the_clients_language(request, plan)
-    client = (
-        Client.objects.select_related("service_requester")
-        .filter(client_id=plan.client_id, is_active=True)
-        .first()
-    )
+    client = client_policy_get(client_id=plan.client_id)
     return (plan, client) if client is not None else None
 
 
-def _plan_for(request: HttpRequest, idp: str) -> tuple[journey.Plan, Client] | HttpResponse:
+def _plan_for(request: HttpRequest, idp: str) -> tuple[journey.Plan, ClientPolicy] | HttpResponse:
     """The page's plan and client, or the answer when the plan is gone or may not use ``idp``."""
     found = _plan_and_client(request)
     if found is None:
@@ -100,10 +106,11 @@ def _login_finish(
     plan: journey.Plan,
     user: User,
     authentication: Authentication,
+    backend: str,
 ) -> HttpResponse:
     """Log the identity in (new session key, R-SEC-1), remember the login, resume the client."""
     kept = journey.journey_state(session=request.session)
-    login(request, user)
+    login(request, user, backend=backend)
     journey.journey_restore(session=request.session, state=kept)
     journey.recent_login_add(
         session=request.session,
@@ -122,7 +129,7 @@ def _login_finish(
     return HttpResponseRedirect(journey.resume_url(plan))
 
 
-def _base_context(plan: journey.Plan, client: Client) -> dict[str, Any]:
+def _base_context(plan: journey.Plan, client: ClientPolicy) -> dict[str, Any]:
     return {
         "plan": plan,
         "client": client,
@@ -156,7 +163,7 @@ def picker(request: HttpRequest) -> HttpResponse:
         agencies = registry.agencies_search(
             query=query,
             agency_type=plan.agencytype,
-            service_requester=client.service_requester.name,
+            service_requester=client.service_requester,
         )
         for agency_type, title in _GROUPS:
             members = [a for a in agencies if a.agency_type == agency_type]
@@ -175,7 +182,7 @@ def picker(request: HttpRequest) -> HttpResponse:
             continue
         # Offered only where a library login can work (R-LOGIN-3): the borrower check's rules.
         verdict = borrower_check_registry(
-            service_requester=client.service_requester.name, agency_id=agency_id
+            service_requester=client.service_requester, agency_id=agency_id
         )
         agency = verdict.agency
         already = {s["agency"].agency_id for s in suggestions}
@@ -198,6 +205,7 @@ def picker(request: HttpRequest) -> HttpResponse:
 @never_cache
 @sensitive_post_parameters("password")  # R-BC-5: never in an error report
 @require_http_methods(["GET", "POST"])
+@registry_verdicts_per_request()  # the page and the borrower check read the registry once
 def library(request: HttpRequest, agency_id: str) -> HttpResponse:
     found = _plan_for(request, IdentityProvider.BORCHK)
     if isinstance(found, HttpResponse):
@@ -206,10 +214,9 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
     if plan.agency and plan.agency != agency_id:
         # R-LOGIN-3: ``agency`` locks the library.
         return HttpResponseRedirect(journey.login_entry_url(plan))
-    # The registry's answers need no PIN: say them before the user types anything. Read once:
-    # the borrower check below is handed this verdict instead of reading the registry again.
+    # The registry's answers need no PIN: say them before the user types anything.
     verdict = borrower_check_registry(
-        service_requester=client.service_requester.name, agency_id=agency_id
+        service_requester=client.service_requester, agency_id=agency_id
     )
     agency = verdict.agency
     kinds = registry.agency_user_id_kinds(agency=agency) if agency else []
@@ -246,19 +253,17 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
         context["status"] = BorrowerCheckStatus.ERROR_IN_REQUEST.value
         return render(request, "login/library.html", context, status=400)
     branch_id = plan.branch if plan.branch and plan.agency == agency_id else ""
-    user = authenticate(
+    outcome = library_login_authenticate(
         request,
         agency_id=agency_id,
         user_id=form.cleaned_data["user_id"],
         password=form.cleaned_data["password"],
         client=client,
         branch_id=branch_id,
-        registry_verdict=verdict,
     )
-    outcome: LibraryLoginOutcome = request.library_login_outcome  # type: ignore[attr-defined]
     if outcome.throttled:
         return _blocked(request, context, outcome)
-    if user is None or outcome.authentication is None:
+    if outcome.user is None or outcome.authentication is None:
         assert outcome.status is not None
         context["message"] = status_message(
             outcome.status, library=library_name, client=client.display_name, user_id_label=label
@@ -272,7 +277,9 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
             initial={"user_id": form.cleaned_data["user_id"], "remember": remembered},
         )
         return render(request, "login/library.html", context)
-    response = _login_finish(request, plan, user, outcome.authentication)
+    response = _login_finish(
+        request, plan, outcome.user, outcome.authentication, LIBRARY_LOGIN_BACKEND
+    )
     if form.cleaned_data["remember"]:
         response.set_cookie(
             REMEMBER_COOKIE,
@@ -315,7 +322,11 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 
 def _mitid_problem(
-    request: HttpRequest, plan: journey.Plan, client: Client, message: str, status: int = 200
+    request: HttpRequest,
+    plan: journey.Plan,
+    client: ClientPolicy,
+    message: str,
+    status: int = 200,
 ) -> HttpResponse:
     if IdentityProvider.BORCHK in plan.idps and not plan.agency:
         plan.notice = message
@@ -363,11 +374,7 @@ def mitid_callback(request: HttpRequest) -> HttpResponse:
         plan = journey.plan_latest_with_mitid(session=request.session)
     if plan is None or not plan.mitid:
         return _expired(request)
-    client = (
-        Client.objects.select_related("service_requester")
-        .filter(client_id=plan.client_id, is_active=True)
-        .first()
-    )
+    client = client_policy_get(client_id=plan.client_id)
     if client is None:
         return _expired(request)
     kept = plan.mitid
@@ -380,9 +387,10 @@ def mitid_callback(request: HttpRequest) -> HttpResponse:
         return _mitid_problem(request, plan, client, error.message)
     except MitIDError as error:
         return _mitid_problem(request, plan, client, error.message)
-    user = authenticate(request, mitid_identity=identity, client=client, min_acr=plan.min_acr)
-    outcome: MitIDLoginOutcome = request.mitid_login_outcome  # type: ignore[attr-defined]
-    if user is None or outcome.authentication is None:
+    outcome = mitid_login_authenticate(
+        request, mitid_identity=identity, client=client, min_acr=plan.min_acr
+    )
+    if outcome.user is None or outcome.authentication is None:
         if outcome.decision.reason == MitIDDenyReason.LEVEL_TOO_LOW:
             message = _("Dit MitID-login var ikke på det sikringsniveau, %(client)s kræver.") % {
                 "client": client.display_name
@@ -392,7 +400,7 @@ def mitid_callback(request: HttpRequest) -> HttpResponse:
                 "client": client.display_name
             }
         return _mitid_problem(request, plan, client, message)
-    return _login_finish(request, plan, user, outcome.authentication)
+    return _login_finish(request, plan, outcome.user, outcome.authentication, MITID_BACKEND)
 
 
 # --- after logout ----------------------------------------------------------------------------
