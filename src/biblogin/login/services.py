@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.borrowercheck.services import (
     BorrowerCheckResult,
@@ -182,7 +183,7 @@ def library_login(
     subject = _subject_for_log(pair_agency, normalised.value, normalised.is_cpr)
     if state.blocked:
         audit_event_record(
-            action="login_throttled",
+            action=AuditAction.LOGIN_THROTTLED,
             outcome="ip" if state.by_ip else "pair",
             actor=client.client_id,
             agency_id=pair_agency,
@@ -204,7 +205,7 @@ def library_login(
         )
     if not result.ok:
         audit_event_record(
-            action="login_failed",
+            action=AuditAction.LOGIN_FAILED,
             outcome=result.status.value,
             actor=client.client_id,
             agency_id=pair_agency,
@@ -214,7 +215,7 @@ def library_login(
         )
         if state.blocked:
             audit_event_record(
-                action="login_lockout",
+                action=AuditAction.LOGIN_LOCKOUT,
                 outcome="ip" if state.by_ip else "pair",
                 actor=client.client_id,
                 agency_id=pair_agency,
@@ -235,7 +236,7 @@ def library_login(
         client=client,
     )
     audit_event_record(
-        action="login",
+        action=AuditAction.LOGIN,
         outcome="ok",
         actor=client.client_id,
         agency_id=result.agency_id,
@@ -314,7 +315,7 @@ def mitid_login(
     decision = mitid_login_decide(identity=identity, client=client, min_acr=min_acr)
     if decision.kind == MitIDDecisionKind.DENY:
         audit_event_record(
-            action="login_failed",
+            action=AuditAction.LOGIN_FAILED,
             outcome=f"mitid_{decision.reason}",
             actor=client.client_id,
             subject=mask_cpr(identity.cpr),
@@ -324,10 +325,10 @@ def mitid_login(
         return MitIDLoginOutcome(decision=decision)
     if decision.kind == MitIDDecisionKind.CREATE:
         account = culr_services.account_create(
-            agency_id=decision.create_at_agency, cpr=identity.cpr
+            agency_id=decision.create_at_agency, cpr=identity.cpr, actor=client.client_id
         )
         audit_event_record(
-            action="link",
+            action=AuditAction.LINK,
             outcome="culr_account_created",
             actor=client.client_id,
             agency_id=decision.create_at_agency,
@@ -357,7 +358,7 @@ def mitid_login(
         auth_time=auth_time,
     )
     audit_event_record(
-        action="login",
+        action=AuditAction.LOGIN,
         outcome="ok",
         actor=client.client_id,
         agency_id=authentication.agency_id,

@@ -3,6 +3,8 @@
 Every write validates with ``full_clean`` (the model's ``clean`` and its database constraints)
 before saving, so a bad value is a ``ValidationError`` with a message for staff, never a 500.
 R-VIP-11: nothing is cached; the next read after a commit sees the change.
+Every write that changes something records an audit event in the same transaction, with what
+changed (before and after); the admin saves through these services (DESIGN convention 9).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
+from biblogin.audit.services import audit_event_record
 from biblogin.common.models import User
 from biblogin.registry.models import (
     Agency,
@@ -24,6 +28,7 @@ from biblogin.registry.models import (
     AgencyType,
     Branch,
     LicensedResource,
+    MobileStop,
     OrderUserParameter,
     ServiceRequester,
     StaffAgency,
@@ -82,6 +87,113 @@ STAFF_PERMISSION_CODENAMES = (
     "view_servicerequester",
     "view_licensedresource",
 )
+
+
+# --- Audit (DESIGN convention 9) -------------------------------------------------------------
+
+_PATRON_IMPACT_ACTIONS = {
+    "borrower_check_off": AuditAction.REGISTRY_BORROWER_CHECK_OFF,
+    "service_removed": AuditAction.REGISTRY_SERVICE_REMOVED,
+    "status_invisible": AuditAction.REGISTRY_STATUS_INVISIBLE,
+    "status_deleted": AuditAction.REGISTRY_STATUS_DELETED,
+}
+
+
+def _audit(
+    action: AuditAction,
+    *,
+    agency_id: str,
+    actor: str,
+    ip: str | None,
+    subject: str = "",
+    details: dict[str, Any],
+) -> None:
+    audit_event_record(
+        action=action,
+        outcome="ok",
+        actor=actor,
+        agency_id=agency_id,
+        subject=subject,
+        ip=ip,
+        details=details,
+    )
+
+
+def _agency_settings(agency: Agency) -> dict[str, Any]:
+    return {name: getattr(agency, name) for name in sorted(_AGENCY_FIELDS)}
+
+
+def _agency_licences(agency: Agency) -> dict[str, list[str]]:
+    """The agency's service opt-ins (R-VIP-4) and licensed e-resources (R-VIP-9), by name."""
+    if agency.pk is None:
+        return {name: [] for name in sorted(_AGENCY_M2M)}
+    return {
+        "borrower_check_services": sorted(
+            agency.borrower_check_services.values_list("name", flat=True)
+        ),
+        "licensed_resources": sorted(agency.licensed_resources.values_list("name", flat=True)),
+    }
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Return ``{field: [before, after]}`` for the fields whose value differs."""
+    return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
+
+
+def _set_changes(
+    before: Mapping[str, list[str]], after: Mapping[str, list[str]]
+) -> dict[str, dict[str, list[str]]]:
+    changes: dict[str, dict[str, list[str]]] = {}
+    for name, names in after.items():
+        added = sorted(set(names) - set(before.get(name, [])))
+        removed = sorted(set(before.get(name, [])) - set(names))
+        if added or removed:
+            changes[name] = {"added": added, "removed": removed}
+    return changes
+
+
+def _audit_agency_change(
+    *,
+    agency: Agency,
+    settings_before: Mapping[str, Any],
+    licences_before: Mapping[str, list[str]],
+    impacts: Iterable[PatronImpact],
+    actor: str,
+    ip: str | None,
+    confirmed: bool,
+) -> None:
+    """Record what a saved change did: settings, licences, and each R-SEC-4 patron impact."""
+    settings_changed = _changes(settings_before, _agency_settings(agency))
+    if settings_changed:
+        _audit(
+            AuditAction.REGISTRY_AGENCY_CHANGED,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"changed": settings_changed},
+        )
+    licences_changed = _set_changes(licences_before, _agency_licences(agency))
+    if licences_changed:
+        _audit(
+            AuditAction.REGISTRY_LICENCES_CHANGED,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"changed": licences_changed},
+        )
+    # R-SEC-4: a change that stops patrons is audited as such, however it was made.
+    for impact in impacts:
+        _audit(
+            _PATRON_IMPACT_ACTIONS[impact.code],
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"agency": agency.name, "service": impact.service, "confirmed": confirmed},
+        )
+
+
+def _branch_data(branch: Branch) -> dict[str, Any]:
+    return {name: getattr(branch, name) for name in ("branch_id", *BRANCH_DATA_FIELDS)}
 
 
 def canonical_user_id_kinds(kinds: Iterable[str]) -> list[str]:
@@ -186,12 +298,21 @@ def agency_create(
     _save_validated(agency)
     agency.borrower_check_services.set(requesters)
     agency.licensed_resources.set(resources)
+    _audit(
+        AuditAction.REGISTRY_AGENCY_CREATED,
+        agency_id=agency.agency_id,
+        actor=actor,
+        ip=None,
+        details={"settings": _agency_settings(agency), "licences": _agency_licences(agency)},
+    )
     logger.info("registry: agency %s created by %s", agency.agency_id, actor or "-")
     return agency
 
 
 @transaction.atomic
-def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
+def agency_update(
+    *, agency: Agency, actor: str = "", ip: str | None = None, **fields: Any
+) -> Agency:
     """Change the given fields of an agency after validating the result; saves only those."""
     unknown = set(fields) - _AGENCY_FIELDS - _AGENCY_M2M
     if unknown:
@@ -205,6 +326,16 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
         else None
     )
     resources = _resources(fields["licensed_resources"]) if "licensed_resources" in fields else None
+    stored = Agency.objects.get(pk=agency.pk)
+    settings_before, licences_before = _agency_settings(stored), _agency_licences(stored)
+    impacts = agency_change_patron_impacts(
+        agency_pk=stored.pk,
+        borrower_check=plain.get("borrower_check", stored.borrower_check),
+        borrower_check_services=(
+            requesters if requesters is not None else licences_before["borrower_check_services"]
+        ),
+        status=plain.get("status", stored.status),
+    )
     for name, value in plain.items():
         setattr(agency, name, value)
     if plain:
@@ -213,6 +344,15 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
         agency.borrower_check_services.set(requesters)
     if resources is not None:
         agency.licensed_resources.set(resources)
+    _audit_agency_change(
+        agency=agency,
+        settings_before=settings_before,
+        licences_before=licences_before,
+        impacts=impacts,
+        actor=actor,
+        ip=ip,
+        confirmed=False,
+    )
     logger.info(
         "registry: agency %s changed (%s) by %s",
         agency.agency_id,
@@ -223,11 +363,58 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
 
 
 @transaction.atomic
-def agency_save(*, agency: Agency, actor: str = "") -> Agency:
-    """Validate and save an agency edited as a whole (the admin's form)."""
+def agency_save(
+    *,
+    agency: Agency,
+    borrower_check_services: Iterable[str | ServiceRequester] | None = None,
+    licensed_resources: Iterable[str | LicensedResource] | None = None,
+    actor: str = "",
+    ip: str | None = None,
+    confirmed: bool = False,
+) -> Agency:
+    """Validate and save an agency edited as a whole (the admin's form), with its licences.
+
+    ``confirmed``: staff confirmed what the change does to patrons (R-SEC-4; the admin asks).
+    """
     agency.user_id_kinds = canonical_user_id_kinds(agency.user_id_kinds or [])
     created = agency.pk is None
+    stored = None if created else Agency.objects.filter(pk=agency.pk).first()
+    requesters = None if borrower_check_services is None else _requesters(borrower_check_services)
+    resources = None if licensed_resources is None else _resources(licensed_resources)
+    impacts: list[PatronImpact] = []
+    if stored is not None:
+        settings_before, licences_before = _agency_settings(stored), _agency_licences(stored)
+        impacts = agency_change_patron_impacts(
+            agency_pk=stored.pk,
+            borrower_check=agency.borrower_check,
+            borrower_check_services=(
+                requesters if requesters is not None else licences_before["borrower_check_services"]
+            ),
+            status=agency.status,
+        )
     _save_validated(agency)
+    if requesters is not None:
+        agency.borrower_check_services.set(requesters)
+    if resources is not None:
+        agency.licensed_resources.set(resources)
+    if stored is None:
+        _audit(
+            AuditAction.REGISTRY_AGENCY_CREATED,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"settings": _agency_settings(agency), "licences": _agency_licences(agency)},
+        )
+    else:
+        _audit_agency_change(
+            agency=agency,
+            settings_before=settings_before,
+            licences_before=licences_before,
+            impacts=impacts,
+            actor=actor,
+            ip=ip,
+            confirmed=confirmed,
+        )
     logger.info(
         "registry: agency %s %s by %s",
         agency.agency_id,
@@ -238,27 +425,81 @@ def agency_save(*, agency: Agency, actor: str = "") -> Agency:
 
 
 @transaction.atomic
-def branch_create(*, agency: Agency, branch_id: str, name: str, **fields: Any) -> Branch:
+def agency_delete(*, agency: Agency, actor: str = "", ip: str | None = None) -> None:
+    """Delete an agency with its branches and settings (the national registry only)."""
+    details = {
+        "name": agency.name,
+        "branches": sorted(agency.branches.values_list("branch_id", flat=True)),
+    }
+    agency_id = agency.agency_id
+    agency.delete()
+    _audit(
+        AuditAction.REGISTRY_AGENCY_DELETED,
+        agency_id=agency_id,
+        actor=actor,
+        ip=ip,
+        details=details,
+    )
+    logger.info("registry: agency %s deleted by %s", agency_id, actor or "-")
+
+
+@transaction.atomic
+def branch_create(
+    *,
+    agency: Agency,
+    branch_id: str,
+    name: str,
+    actor: str = "",
+    ip: str | None = None,
+    **fields: Any,
+) -> Branch:
     """Create a branch of an agency after validating it (R-VIP-10)."""
     unknown = set(fields) - _BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
     branch = Branch(agency=agency, branch_id=branch_id, name=name, **fields)
     _save_validated(branch)
+    _audit(
+        AuditAction.REGISTRY_BRANCH_CREATED,
+        agency_id=agency.agency_id,
+        actor=actor,
+        ip=ip,
+        subject=branch.branch_id,
+        details={"branch": _branch_data(branch)},
+    )
     logger.info("registry: branch %s of %s created", branch.branch_id, agency.agency_id)
     return branch
 
 
+def _audit_branch_change(
+    *, branch: Branch, before: Mapping[str, Any], actor: str, ip: str | None
+) -> None:
+    changed = _changes(before, _branch_data(branch))
+    if changed:
+        _audit(
+            AuditAction.REGISTRY_BRANCH_CHANGED,
+            agency_id=branch.agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=branch.branch_id,
+            details={"changed": changed},
+        )
+
+
 @transaction.atomic
-def branch_update(*, branch: Branch, actor: str = "", **fields: Any) -> Branch:
+def branch_update(
+    *, branch: Branch, actor: str = "", ip: str | None = None, **fields: Any
+) -> Branch:
     """Change the given fields of a branch after validating the result; saves only those."""
     unknown = set(fields) - _BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
+    before = _branch_data(Branch.objects.get(pk=branch.pk))
     for name, value in fields.items():
         setattr(branch, name, value)
     if fields:
         _save_validated(branch, update_fields=[*fields, "updated_at"])
+    _audit_branch_change(branch=branch, before=before, actor=actor, ip=ip)
     logger.info(
         "registry: branch %s changed (%s) by %s",
         branch.branch_id,
@@ -269,16 +510,128 @@ def branch_update(*, branch: Branch, actor: str = "", **fields: Any) -> Branch:
 
 
 @transaction.atomic
-def branch_save(*, branch: Branch, actor: str = "") -> Branch:
+def branch_save(*, branch: Branch, actor: str = "", ip: str | None = None) -> Branch:
     """Validate and save a branch edited as a whole (the admin's form)."""
+    stored = None if branch.pk is None else Branch.objects.filter(pk=branch.pk).first()
     _save_validated(branch)
+    if stored is None:
+        _audit(
+            AuditAction.REGISTRY_BRANCH_CREATED,
+            agency_id=branch.agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=branch.branch_id,
+            details={"branch": _branch_data(branch)},
+        )
+    else:
+        _audit_branch_change(branch=branch, before=_branch_data(stored), actor=actor, ip=ip)
     logger.info("registry: branch %s saved by %s", branch.branch_id, actor or "-")
     return branch
 
 
 @transaction.atomic
+def branch_delete(*, branch: Branch, actor: str = "", ip: str | None = None) -> None:
+    """Delete a branch (the national registry only: orders refer to branch IDs)."""
+    agency_id, branch_id, name = branch.agency.agency_id, branch.branch_id, branch.name
+    branch.delete()
+    _audit(
+        AuditAction.REGISTRY_BRANCH_DELETED,
+        agency_id=agency_id,
+        actor=actor,
+        ip=ip,
+        subject=branch_id,
+        details={"name": name},
+    )
+    logger.info("registry: branch %s deleted by %s", branch_id, actor or "-")
+
+
+def _mobile_stops(branch: Branch) -> list[list[str]]:
+    return [
+        list(s)
+        for s in branch.mobile_stops.order_by("position", "id").values_list("name", "schedule")
+    ]
+
+
+@transaction.atomic
+def mobile_stops_save(
+    *,
+    branch: Branch,
+    saved: Sequence[MobileStop],
+    deleted: Sequence[MobileStop],
+    actor: str = "",
+    ip: str | None = None,
+) -> None:
+    """Save and delete a mobile library's stops as edited in the admin (R-VIP-10)."""
+    before = _mobile_stops(branch)
+    for stop in deleted:
+        if stop.pk is not None and stop.branch_id == branch.pk:
+            stop.delete()
+    for stop in saved:
+        stop.branch = branch
+        stop.full_clean(exclude=["branch"])
+        stop.save()
+    after = _mobile_stops(branch)
+    if after != before:
+        _audit(
+            AuditAction.REGISTRY_BRANCH_CHANGED,
+            agency_id=branch.agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=branch.branch_id,
+            details={"changed": {"mobile_stops": [before, after]}},
+        )
+
+
+def _order_parameters(agency: Agency) -> list[list[Any]]:
+    return [
+        list(p)
+        for p in agency.order_user_parameters.order_by("position", "id").values_list(
+            "parameter_type", "required", "help_text_da", "help_text_en"
+        )
+    ]
+
+
+def _audit_order_parameters(
+    *, agency: Agency, before: list[list[Any]], actor: str, ip: str | None
+) -> None:
+    after = _order_parameters(agency)
+    if after != before:
+        _audit(
+            AuditAction.REGISTRY_ORDER_PARAMETERS_CHANGED,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"changed": {"order_user_parameters": [before, after]}},
+        )
+
+
+@transaction.atomic
+def order_user_parameters_save(
+    *,
+    agency: Agency,
+    saved: Sequence[OrderUserParameter],
+    deleted: Sequence[OrderUserParameter],
+    actor: str = "",
+    ip: str | None = None,
+) -> None:
+    """Save and delete order parameters (R-VIP-7) as edited in the admin (validated there)."""
+    before = _order_parameters(agency)
+    for parameter in deleted:
+        if parameter.pk is not None and parameter.agency_id == agency.pk:
+            parameter.delete()
+    for parameter in saved:
+        parameter.agency = agency
+        parameter.save()
+    _audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+
+
+@transaction.atomic
 def order_user_parameters_set(
-    *, agency: Agency, parameters: Sequence[Mapping[str, Any]]
+    *,
+    agency: Agency,
+    parameters: Sequence[Mapping[str, Any]],
+    actor: str = "",
+    ip: str | None = None,
 ) -> list[OrderUserParameter]:
     """Replace the agency's order parameters (R-VIP-7) with these, in this order.
 
@@ -299,8 +652,11 @@ def order_user_parameters_set(
     types = [p.parameter_type for p in built]
     if len(set(types)) != len(types):
         raise ValidationError(_("Hvert lånerdata-felt må kun optræde én gang."))
+    before = _order_parameters(agency)
     agency.order_user_parameters.all().delete()
-    return OrderUserParameter.objects.bulk_create(built)
+    created = OrderUserParameter.objects.bulk_create(built)
+    _audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+    return created
 
 
 def service_requester_get_or_create(*, name: str) -> ServiceRequester:
@@ -322,12 +678,15 @@ def licensed_resource_get_or_create(*, name: str) -> LicensedResource:
 
 
 @transaction.atomic
-def staff_agency_bind(*, user: User, agency: Agency) -> StaffAgency:
+def staff_agency_bind(
+    *, user: User, agency: Agency, actor: str = "", ip: str | None = None
+) -> StaffAgency:
     """Bind a staff account to one agency: in the admin it then sees and edits only that one.
 
     The account becomes staff and gets the registry permissions the admin checks; what it
     can reach with them is limited to its agency by the admin's scoping.
     """
+    was = StaffAgency.objects.filter(user=user).values_list("agency_id", flat=True).first()
     binding, _created = StaffAgency.objects.update_or_create(user=user, defaults={"agency": agency})
     if not user.is_staff:
         user.is_staff = True
@@ -337,13 +696,32 @@ def staff_agency_bind(*, user: User, agency: Agency) -> StaffAgency:
             content_type__app_label="registry", codename__in=STAFF_PERMISSION_CODENAMES
         )
     )
+    if was != agency.pk:
+        _audit(
+            AuditAction.REGISTRY_STAFF_BOUND,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=user.get_username(),
+            details={},
+        )
     logger.info("registry: staff account %s bound to %s", user.pk, agency.agency_id)
     return binding
 
 
 @transaction.atomic
-def staff_agency_unbind(*, user: User) -> None:
+def staff_agency_unbind(*, user: User, actor: str = "", ip: str | None = None) -> None:
     """Remove a staff account's agency binding and the registry permissions it gave."""
+    bound = StaffAgency.objects.filter(user=user).values_list("agency__agency_id", flat=True)
+    for agency_id in list(bound):
+        _audit(
+            AuditAction.REGISTRY_STAFF_UNBOUND,
+            agency_id=agency_id,
+            actor=actor,
+            ip=ip,
+            subject=user.get_username(),
+            details={},
+        )
     StaffAgency.objects.filter(user=user).delete()
     user.user_permissions.remove(
         *Permission.objects.filter(
