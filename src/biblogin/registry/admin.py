@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from biblogin.audit.admin import AuditEventAdmin
 from biblogin.audit.models import AuditEvent
-from biblogin.registry import selectors, services
+from biblogin.registry import changes, selectors, services
 from biblogin.registry.models import (
     Agency,
     Branch,
@@ -413,7 +413,7 @@ class AgencyAdmin(ScopedModelAdmin):
                 return self._confirm_patron_impacts(request, object_id, impacts)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def _patron_impacts(self, request: HttpRequest, object_id: str) -> list[services.PatronImpact]:
+    def _patron_impacts(self, request: HttpRequest, object_id: str) -> list[changes.PatronImpact]:
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_change_permission(request, obj):
             return []
@@ -422,7 +422,7 @@ class AgencyAdmin(ScopedModelAdmin):
             return []  # the change form shows the errors; nothing is saved
         data = form.cleaned_data
         fresh = Agency.objects.get(pk=obj.pk)
-        return services.agency_change_patron_impacts(
+        return changes.agency_change_patron_impacts(
             agency_pk=fresh.pk,
             borrower_check=data.get("borrower_check", fresh.borrower_check),
             borrower_check_services=data.get(
@@ -432,7 +432,7 @@ class AgencyAdmin(ScopedModelAdmin):
         )
 
     def _confirm_patron_impacts(
-        self, request: HttpRequest, object_id: str, impacts: list[services.PatronImpact]
+        self, request: HttpRequest, object_id: str, impacts: list[changes.PatronImpact]
     ) -> HttpResponse:
         obj = Agency.objects.get(pk=unquote(object_id))
         resubmit = [
@@ -464,7 +464,7 @@ class BranchAdminForm(RegistryModelForm):
 
     class Meta:
         model = Branch
-        fields = ("branch_id", "agency", *services.BRANCH_DATA_FIELDS)
+        fields = ("branch_id", "agency", *changes.BRANCH_DATA_FIELDS)
 
 
 class MobileStopInline(admin.TabularInline):

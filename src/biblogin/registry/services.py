@@ -4,14 +4,14 @@ Every write validates with ``full_clean`` (the model's ``clean`` and its databas
 before saving, so a bad value is a ``ValidationError`` with a message for staff, never a 500.
 R-VIP-11: nothing is cached; the next read after a commit sees the change.
 Every write that changes something records an audit event in the same transaction, with what
-changed (before and after); the admin saves through these services (DESIGN convention 9).
+changed (before and after; see ``changes``); the admin saves through these services (DESIGN
+convention 9).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Permission
@@ -20,8 +20,23 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from biblogin.audit.models import AuditAction
-from biblogin.audit.services import audit_event_record
 from biblogin.common.models import User
+from biblogin.registry.changes import (
+    AGENCY_FIELDS,
+    AGENCY_M2M,
+    BRANCH_FIELDS,
+    PatronImpact,
+    agency_change_patron_impacts,
+    agency_licences,
+    agency_settings,
+    audit_agency_change,
+    audit_branch_change,
+    audit_change,
+    audit_order_parameters,
+    branch_data,
+    mobile_stops_of,
+    order_parameters_of,
+)
 from biblogin.registry.models import (
     Agency,
     AgencyStatus,
@@ -36,38 +51,6 @@ from biblogin.registry.models import (
 )
 
 logger = logging.getLogger("biblogin.registry")
-
-_AGENCY_M2M = {"borrower_check_services", "licensed_resources"}
-_AGENCY_FIELDS = {
-    "agency_id",
-    "name",
-    "aliases",
-    "agency_type",
-    "municipality_no",
-    "status",
-    "culr_sync",
-    "borrower_check",
-    "user_id_kinds",
-    "accepts_orders_without_login",
-    "provides_user_status",
-    "infomedia",
-    "digital_article_service",
-}
-# A branch's own data besides its ID (the admin's form shows the same, in this order).
-BRANCH_DATA_FIELDS = (
-    "name",
-    "address",
-    "postal_code",
-    "city",
-    "opening_hours",
-    "website",
-    "email",
-    "pickup_allowed",
-    "temporarily_closed",
-    "temporarily_closed_reason",
-    "is_mobile",
-)
-_BRANCH_FIELDS = {"branch_id", *BRANCH_DATA_FIELDS}
 
 # What a staff account bound to one agency may do in the admin (scoped to that agency there).
 STAFF_PERMISSION_CODENAMES = (
@@ -87,113 +70,6 @@ STAFF_PERMISSION_CODENAMES = (
     "view_servicerequester",
     "view_licensedresource",
 )
-
-
-# --- Audit (DESIGN convention 9) -------------------------------------------------------------
-
-_PATRON_IMPACT_ACTIONS = {
-    "borrower_check_off": AuditAction.REGISTRY_BORROWER_CHECK_OFF,
-    "service_removed": AuditAction.REGISTRY_SERVICE_REMOVED,
-    "status_invisible": AuditAction.REGISTRY_STATUS_INVISIBLE,
-    "status_deleted": AuditAction.REGISTRY_STATUS_DELETED,
-}
-
-
-def _audit(
-    action: AuditAction,
-    *,
-    agency_id: str,
-    actor: str,
-    ip: str | None,
-    subject: str = "",
-    details: dict[str, Any],
-) -> None:
-    audit_event_record(
-        action=action,
-        outcome="ok",
-        actor=actor,
-        agency_id=agency_id,
-        subject=subject,
-        ip=ip,
-        details=details,
-    )
-
-
-def _agency_settings(agency: Agency) -> dict[str, Any]:
-    return {name: getattr(agency, name) for name in sorted(_AGENCY_FIELDS)}
-
-
-def _agency_licences(agency: Agency) -> dict[str, list[str]]:
-    """The agency's service opt-ins (R-VIP-4) and licensed e-resources (R-VIP-9), by name."""
-    if agency.pk is None:
-        return {name: [] for name in sorted(_AGENCY_M2M)}
-    return {
-        "borrower_check_services": sorted(
-            agency.borrower_check_services.values_list("name", flat=True)
-        ),
-        "licensed_resources": sorted(agency.licensed_resources.values_list("name", flat=True)),
-    }
-
-
-def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """Return ``{field: [before, after]}`` for the fields whose value differs."""
-    return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
-
-
-def _set_changes(
-    before: Mapping[str, list[str]], after: Mapping[str, list[str]]
-) -> dict[str, dict[str, list[str]]]:
-    changes: dict[str, dict[str, list[str]]] = {}
-    for name, names in after.items():
-        added = sorted(set(names) - set(before.get(name, [])))
-        removed = sorted(set(before.get(name, [])) - set(names))
-        if added or removed:
-            changes[name] = {"added": added, "removed": removed}
-    return changes
-
-
-def _audit_agency_change(
-    *,
-    agency: Agency,
-    settings_before: Mapping[str, Any],
-    licences_before: Mapping[str, list[str]],
-    impacts: Iterable[PatronImpact],
-    actor: str,
-    ip: str | None,
-    confirmed: bool,
-) -> None:
-    """Record what a saved change did: settings, licences, and each R-SEC-4 patron impact."""
-    settings_changed = _changes(settings_before, _agency_settings(agency))
-    if settings_changed:
-        _audit(
-            AuditAction.REGISTRY_AGENCY_CHANGED,
-            agency_id=agency.agency_id,
-            actor=actor,
-            ip=ip,
-            details={"changed": settings_changed},
-        )
-    licences_changed = _set_changes(licences_before, _agency_licences(agency))
-    if licences_changed:
-        _audit(
-            AuditAction.REGISTRY_LICENCES_CHANGED,
-            agency_id=agency.agency_id,
-            actor=actor,
-            ip=ip,
-            details={"changed": licences_changed},
-        )
-    # R-SEC-4: a change that stops patrons is audited as such, however it was made.
-    for impact in impacts:
-        _audit(
-            _PATRON_IMPACT_ACTIONS[impact.code],
-            agency_id=agency.agency_id,
-            actor=actor,
-            ip=ip,
-            details={"agency": agency.name, "service": impact.service, "confirmed": confirmed},
-        )
-
-
-def _branch_data(branch: Branch) -> dict[str, Any]:
-    return {name: getattr(branch, name) for name in ("branch_id", *BRANCH_DATA_FIELDS)}
 
 
 def canonical_user_id_kinds(kinds: Iterable[str]) -> list[str]:
@@ -298,12 +174,12 @@ def agency_create(
     _save_validated(agency)
     agency.borrower_check_services.set(requesters)
     agency.licensed_resources.set(resources)
-    _audit(
+    audit_change(
         AuditAction.REGISTRY_AGENCY_CREATED,
         agency_id=agency.agency_id,
         actor=actor,
         ip=None,
-        details={"settings": _agency_settings(agency), "licences": _agency_licences(agency)},
+        details={"settings": agency_settings(agency), "licences": agency_licences(agency)},
     )
     logger.info("registry: agency %s created by %s", agency.agency_id, actor or "-")
     return agency
@@ -314,10 +190,10 @@ def agency_update(
     *, agency: Agency, actor: str = "", ip: str | None = None, **fields: Any
 ) -> Agency:
     """Change the given fields of an agency after validating the result; saves only those."""
-    unknown = set(fields) - _AGENCY_FIELDS - _AGENCY_M2M
+    unknown = set(fields) - AGENCY_FIELDS - AGENCY_M2M
     if unknown:
         raise ValueError(f"not agency fields: {sorted(unknown)}")
-    plain = {k: v for k, v in fields.items() if k in _AGENCY_FIELDS}
+    plain = {k: v for k, v in fields.items() if k in AGENCY_FIELDS}
     if "user_id_kinds" in plain:
         plain["user_id_kinds"] = canonical_user_id_kinds(plain["user_id_kinds"])
     requesters = (
@@ -327,7 +203,7 @@ def agency_update(
     )
     resources = _resources(fields["licensed_resources"]) if "licensed_resources" in fields else None
     stored = Agency.objects.get(pk=agency.pk)
-    settings_before, licences_before = _agency_settings(stored), _agency_licences(stored)
+    settings_before, licences_before = agency_settings(stored), agency_licences(stored)
     impacts = agency_change_patron_impacts(
         agency_pk=stored.pk,
         borrower_check=plain.get("borrower_check", stored.borrower_check),
@@ -344,7 +220,7 @@ def agency_update(
         agency.borrower_check_services.set(requesters)
     if resources is not None:
         agency.licensed_resources.set(resources)
-    _audit_agency_change(
+    audit_agency_change(
         agency=agency,
         settings_before=settings_before,
         licences_before=licences_before,
@@ -383,7 +259,7 @@ def agency_save(
     resources = None if licensed_resources is None else _resources(licensed_resources)
     impacts: list[PatronImpact] = []
     if stored is not None:
-        settings_before, licences_before = _agency_settings(stored), _agency_licences(stored)
+        settings_before, licences_before = agency_settings(stored), agency_licences(stored)
         impacts = agency_change_patron_impacts(
             agency_pk=stored.pk,
             borrower_check=agency.borrower_check,
@@ -398,15 +274,15 @@ def agency_save(
     if resources is not None:
         agency.licensed_resources.set(resources)
     if stored is None:
-        _audit(
+        audit_change(
             AuditAction.REGISTRY_AGENCY_CREATED,
             agency_id=agency.agency_id,
             actor=actor,
             ip=ip,
-            details={"settings": _agency_settings(agency), "licences": _agency_licences(agency)},
+            details={"settings": agency_settings(agency), "licences": agency_licences(agency)},
         )
     else:
-        _audit_agency_change(
+        audit_agency_change(
             agency=agency,
             settings_before=settings_before,
             licences_before=licences_before,
@@ -433,7 +309,7 @@ def agency_delete(*, agency: Agency, actor: str = "", ip: str | None = None) -> 
     }
     agency_id = agency.agency_id
     agency.delete()
-    _audit(
+    audit_change(
         AuditAction.REGISTRY_AGENCY_DELETED,
         agency_id=agency_id,
         actor=actor,
@@ -454,36 +330,21 @@ def branch_create(
     **fields: Any,
 ) -> Branch:
     """Create a branch of an agency after validating it (R-VIP-10)."""
-    unknown = set(fields) - _BRANCH_FIELDS
+    unknown = set(fields) - BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
     branch = Branch(agency=agency, branch_id=branch_id, name=name, **fields)
     _save_validated(branch)
-    _audit(
+    audit_change(
         AuditAction.REGISTRY_BRANCH_CREATED,
         agency_id=agency.agency_id,
         actor=actor,
         ip=ip,
         subject=branch.branch_id,
-        details={"branch": _branch_data(branch)},
+        details={"branch": branch_data(branch)},
     )
     logger.info("registry: branch %s of %s created", branch.branch_id, agency.agency_id)
     return branch
-
-
-def _audit_branch_change(
-    *, branch: Branch, before: Mapping[str, Any], actor: str, ip: str | None
-) -> None:
-    changed = _changes(before, _branch_data(branch))
-    if changed:
-        _audit(
-            AuditAction.REGISTRY_BRANCH_CHANGED,
-            agency_id=branch.agency.agency_id,
-            actor=actor,
-            ip=ip,
-            subject=branch.branch_id,
-            details={"changed": changed},
-        )
 
 
 @transaction.atomic
@@ -491,15 +352,15 @@ def branch_update(
     *, branch: Branch, actor: str = "", ip: str | None = None, **fields: Any
 ) -> Branch:
     """Change the given fields of a branch after validating the result; saves only those."""
-    unknown = set(fields) - _BRANCH_FIELDS
+    unknown = set(fields) - BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
-    before = _branch_data(Branch.objects.get(pk=branch.pk))
+    before = branch_data(Branch.objects.get(pk=branch.pk))
     for name, value in fields.items():
         setattr(branch, name, value)
     if fields:
         _save_validated(branch, update_fields=[*fields, "updated_at"])
-    _audit_branch_change(branch=branch, before=before, actor=actor, ip=ip)
+    audit_branch_change(branch=branch, before=before, actor=actor, ip=ip)
     logger.info(
         "registry: branch %s changed (%s) by %s",
         branch.branch_id,
@@ -515,16 +376,16 @@ def branch_save(*, branch: Branch, actor: str = "", ip: str | None = None) -> Br
     stored = None if branch.pk is None else Branch.objects.filter(pk=branch.pk).first()
     _save_validated(branch)
     if stored is None:
-        _audit(
+        audit_change(
             AuditAction.REGISTRY_BRANCH_CREATED,
             agency_id=branch.agency.agency_id,
             actor=actor,
             ip=ip,
             subject=branch.branch_id,
-            details={"branch": _branch_data(branch)},
+            details={"branch": branch_data(branch)},
         )
     else:
-        _audit_branch_change(branch=branch, before=_branch_data(stored), actor=actor, ip=ip)
+        audit_branch_change(branch=branch, before=branch_data(stored), actor=actor, ip=ip)
     logger.info("registry: branch %s saved by %s", branch.branch_id, actor or "-")
     return branch
 
@@ -534,7 +395,7 @@ def branch_delete(*, branch: Branch, actor: str = "", ip: str | None = None) -> 
     """Delete a branch (the national registry only: orders refer to branch IDs)."""
     agency_id, branch_id, name = branch.agency.agency_id, branch.branch_id, branch.name
     branch.delete()
-    _audit(
+    audit_change(
         AuditAction.REGISTRY_BRANCH_DELETED,
         agency_id=agency_id,
         actor=actor,
@@ -543,13 +404,6 @@ def branch_delete(*, branch: Branch, actor: str = "", ip: str | None = None) -> 
         details={"name": name},
     )
     logger.info("registry: branch %s deleted by %s", branch_id, actor or "-")
-
-
-def _mobile_stops(branch: Branch) -> list[list[str]]:
-    return [
-        list(s)
-        for s in branch.mobile_stops.order_by("position", "id").values_list("name", "schedule")
-    ]
 
 
 @transaction.atomic
@@ -562,7 +416,7 @@ def mobile_stops_save(
     ip: str | None = None,
 ) -> None:
     """Save and delete a mobile library's stops as edited in the admin (R-VIP-10)."""
-    before = _mobile_stops(branch)
+    before = mobile_stops_of(branch)
     for stop in deleted:
         if stop.pk is not None and stop.branch_id == branch.pk:
             stop.delete()
@@ -570,38 +424,15 @@ def mobile_stops_save(
         stop.branch = branch
         stop.full_clean(exclude=["branch"])
         stop.save()
-    after = _mobile_stops(branch)
+    after = mobile_stops_of(branch)
     if after != before:
-        _audit(
+        audit_change(
             AuditAction.REGISTRY_BRANCH_CHANGED,
             agency_id=branch.agency.agency_id,
             actor=actor,
             ip=ip,
             subject=branch.branch_id,
             details={"changed": {"mobile_stops": [before, after]}},
-        )
-
-
-def _order_parameters(agency: Agency) -> list[list[Any]]:
-    return [
-        list(p)
-        for p in agency.order_user_parameters.order_by("position", "id").values_list(
-            "parameter_type", "required", "help_text_da", "help_text_en"
-        )
-    ]
-
-
-def _audit_order_parameters(
-    *, agency: Agency, before: list[list[Any]], actor: str, ip: str | None
-) -> None:
-    after = _order_parameters(agency)
-    if after != before:
-        _audit(
-            AuditAction.REGISTRY_ORDER_PARAMETERS_CHANGED,
-            agency_id=agency.agency_id,
-            actor=actor,
-            ip=ip,
-            details={"changed": {"order_user_parameters": [before, after]}},
         )
 
 
@@ -615,14 +446,14 @@ def order_user_parameters_save(
     ip: str | None = None,
 ) -> None:
     """Save and delete order parameters (R-VIP-7) as edited in the admin (validated there)."""
-    before = _order_parameters(agency)
+    before = order_parameters_of(agency)
     for parameter in deleted:
         if parameter.pk is not None and parameter.agency_id == agency.pk:
             parameter.delete()
     for parameter in saved:
         parameter.agency = agency
         parameter.save()
-    _audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+    audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
 
 
 @transaction.atomic
@@ -652,10 +483,10 @@ def order_user_parameters_set(
     types = [p.parameter_type for p in built]
     if len(set(types)) != len(types):
         raise ValidationError(_("Hvert lånerdata-felt må kun optræde én gang."))
-    before = _order_parameters(agency)
+    before = order_parameters_of(agency)
     agency.order_user_parameters.all().delete()
     created = OrderUserParameter.objects.bulk_create(built)
-    _audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+    audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
     return created
 
 
@@ -697,7 +528,7 @@ def staff_agency_bind(
         )
     )
     if was != agency.pk:
-        _audit(
+        audit_change(
             AuditAction.REGISTRY_STAFF_BOUND,
             agency_id=agency.agency_id,
             actor=actor,
@@ -714,7 +545,7 @@ def staff_agency_unbind(*, user: User, actor: str = "", ip: str | None = None) -
     """Remove a staff account's agency binding and the registry permissions it gave."""
     bound = StaffAgency.objects.filter(user=user).values_list("agency__agency_id", flat=True)
     for agency_id in list(bound):
-        _audit(
+        audit_change(
             AuditAction.REGISTRY_STAFF_UNBOUND,
             agency_id=agency_id,
             actor=actor,
@@ -729,80 +560,3 @@ def staff_agency_unbind(*, user: User, actor: str = "", ip: str | None = None) -
         )
     )
     logger.info("registry: staff account %s unbound", user.pk)
-
-
-# --- Changes that stop patrons (R-SEC-4) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PatronImpact:
-    """One consequence for patrons of a registry change, for staff to confirm first."""
-
-    code: str  # borrower_check_off | service_removed | status_invisible | status_deleted
-    message: str
-    service: str = ""
-
-
-def agency_change_patron_impacts(
-    *,
-    agency_pk: int,
-    borrower_check: bool,
-    borrower_check_services: Iterable[str | ServiceRequester],
-    status: str,
-) -> list[PatronImpact]:
-    """Return what patrons lose if the stored agency gets these values (nothing: empty list).
-
-    R-SEC-4: turning off the borrower check (R-VIP-3), dropping a service from the shared
-    borrower check (R-VIP-4) or making the agency invisible or deleted changes, for every
-    patron of the library, whether they can log in, find it or order.
-    """
-    before = Agency.objects.filter(pk=agency_pk).first()
-    if before is None:
-        return []
-    name = before.name
-    impacts: list[PatronImpact] = []
-    if before.borrower_check and not borrower_check:
-        impacts.append(
-            PatronImpact(
-                "borrower_check_off",
-                _("Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin.")
-                % {"name": name},
-            )
-        )
-    elif borrower_check:
-        after = {
-            r.name if isinstance(r, ServiceRequester) else str(r) for r in borrower_check_services
-        }
-        removed = sorted(set(before.borrower_check_services.values_list("name", flat=True)) - after)
-        impacts.extend(
-            PatronImpact(
-                "service_removed",
-                _(
-                    "Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin på "
-                    "%(service)s."
-                )
-                % {"name": name, "service": service},
-                service=service,
-            )
-            for service in removed
-        )
-    if status != before.status and status == AgencyStatus.INVISIBLE:
-        impacts.append(
-            PatronImpact(
-                "status_invisible",
-                _("Lånere kan ikke længere finde %(name)s i bibliotekssøgningen på login-siden.")
-                % {"name": name},
-            )
-        )
-    if status != before.status and status == AgencyStatus.DELETED:
-        impacts.append(
-            PatronImpact(
-                "status_deleted",
-                _(
-                    "%(name)s findes ikke længere for lånerne: de kan hverken finde biblioteket, "
-                    "logge ind med bibliotekslogin eller bestille til det."
-                )
-                % {"name": name},
-            )
-        )
-    return impacts
