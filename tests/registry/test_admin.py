@@ -555,6 +555,7 @@ def test_a_change_that_stops_patrons_is_saved_only_after_confirming_and_is_audit
         assert fresh.status == change["status"]
     event = AuditEvent.objects.get(action=code)
     assert (event.actor, event.agency_id) == ("campussyd", "820099")
+    assert event.details["confirmed"] is True
 
 
 def test_cancelling_the_confirmation_changes_nothing_R_SEC_4(campus_staff, world):

@@ -41,14 +41,14 @@ def _masked(value: Any) -> Any:
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only audit events: no add, change or delete, for anyone (superusers too)."""
 
-    list_display = ("at", "action", "outcome", "agency_id", "shown_actor", "shown_subject")
+    list_display = ("at", "action", "shown_outcome", "agency_id", "shown_actor", "shown_subject")
     list_filter = ("action",)  # a filter on outcome would scan the whole log for its values
     search_fields = ("agency_id", "action", "outcome")
     search_help_text = _("Søg på biblioteksnummer, handling eller udfald.")
     fields = (
         "at",
         "action",
-        "outcome",
+        "shown_outcome",
         "agency_id",
         "shown_actor",
         "shown_subject",
@@ -98,6 +98,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+    @admin.display(description=_("udfald"), ordering="outcome")
+    def shown_outcome(self, obj: AuditEvent) -> str:
+        return str(_masked(obj.outcome))  # written unmasked: callers pass codes, but be sure
 
     @admin.display(description=_("aktør"), ordering="actor")
     def shown_actor(self, obj: AuditEvent) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from biblogin.common.cpr import mask_cprs_in_text
+
 
 class AuditAction(models.TextChoices):
     """What happened. The stored values are kept stable: old rows keep their meaning."""
@@ -81,4 +83,5 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("revisionslog")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
+        # Shown as the admin page's title: masked like every other field on display.
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {mask_cprs_in_text(self.outcome)}"
