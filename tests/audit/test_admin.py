@@ -125,3 +125,36 @@ def test_the_audit_log_speaks_danish_first_and_english_to_english_staff(world):
     english = client.get(LOG, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Borrower check turned off" in english
     assert "Search by library number, action or outcome." in english
+
+
+def test_old_totp_enrolment_events_get_the_agency_of_the_staff_account(world):
+    """Existing events: the migration derives the agency where the registry knows it."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "biblogin.registry.migrations.0002_audit_events_agency_of_staff"
+    )
+    staff_user("campussyd", agency=world["campus"])
+    staff_user("vip")
+    bound = AuditEvent.objects.create(action="staff_totp_enrolled", subject="campussyd")
+    unbound = AuditEvent.objects.create(action="staff_totp_enrolled", subject="vip")
+    migration.derive_agency_ids(apps, None)
+    bound.refresh_from_db()
+    unbound.refresh_from_db()
+    assert (bound.agency_id, unbound.agency_id) == ("820099", "")
+    client = logged_in(staff_user("campus2", agency=world["campus"]))
+    assert bound.pk in listed(client.get(LOG))
+
+
+def test_a_bound_staff_accounts_totp_enrolment_is_its_agencys_event(world):
+    """A new enrolment carries the account's agency, so its library's staff see it."""
+    from biblogin.staff import services as staff_services
+    from tests.staff.test_totp import code
+
+    user = staff_user("campussyd", agency=world["campus"])
+    device = staff_services.totp_enrolment_start(user=user)
+    assert staff_services.totp_enrolment_confirm(user=user, device=device, token=code(device))
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_TOTP_ENROLLED)
+    assert (event.agency_id, event.subject) == ("820099", "campussyd")
