@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from biblogin.audit.models import AuditEvent
+from biblogin.audit.models import AuditAction, AuditEvent
 from biblogin.common.cpr import mask_cprs_in_text
 
 _FORBIDDEN_KEYS = {"password", "pin", "pincode", "cpr", "secret", "token"}
@@ -40,7 +40,7 @@ def failed_login_credentials_mask(*, credentials: dict[str, Any]) -> None:
 
 def audit_event_record(
     *,
-    action: str,
+    action: AuditAction,
     outcome: str = "",
     actor: str = "",
     agency_id: str = "",
@@ -50,7 +50,7 @@ def audit_event_record(
 ) -> AuditEvent:
     """Record one event. R-LOGIN-13: no PINs, CPRs masked, whatever the caller passes."""
     return AuditEvent.objects.create(
-        action=action[:64],
+        action=AuditAction(action).value,  # a free string is refused (ValueError)
         outcome=outcome[:64],
         actor=mask_cprs_in_text(actor)[:200],
         agency_id=agency_id[:6],

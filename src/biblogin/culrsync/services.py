@@ -18,6 +18,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.cpr_crypto import cpr_hash
@@ -207,6 +208,7 @@ class _Delivery:
                         cpr=cpr,
                         local_id=local,
                         municipality_no=municipality,
+                        actor="culrsync",
                     )
                     for local in [None, *local_ids]
                 ]
@@ -242,7 +244,7 @@ class _Delivery:
             else:
                 keep = account.local_id in self.claimed_local
             if not keep:
-                account_delete(account=account)
+                account_delete(account=account, actor="culrsync")
                 report.accounts_removed += 1
 
 
@@ -276,7 +278,7 @@ def culr_sync_agency(*, agency_id: str, system: LibrarySystem | None = None) -> 
 def _record(report: SyncReport, *, outcome: str) -> None:
     details = {k: v for k, v in asdict(report).items() if k not in {"agency_id", "error"}}
     audit_event_record(
-        action="culr_sync",
+        action=AuditAction.CULR_SYNC,
         outcome=outcome,
         actor="culrsync",
         agency_id=report.agency_id,

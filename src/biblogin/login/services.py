@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.borrowercheck.services import (
     BorrowerCheckResult,
@@ -187,7 +188,7 @@ def library_login(
     subject = _subject_for_log(pair_agency, normalised.value, normalised.is_cpr)
     if state.blocked:
         audit_event_record(
-            action="login_throttled",
+            action=AuditAction.LOGIN_THROTTLED,
             outcome="ip" if state.by_ip else "pair",
             actor=client.client_id,
             agency_id=pair_agency,
@@ -214,7 +215,7 @@ def library_login(
         throttle_release(checked=state)  # neither yes nor no from the library
     if not result.ok:
         audit_event_record(
-            action="login_failed",
+            action=AuditAction.LOGIN_FAILED,
             outcome=result.status.value,
             actor=client.client_id,
             agency_id=pair_agency,
@@ -224,7 +225,7 @@ def library_login(
         )
         if state.blocked:
             audit_event_record(
-                action="login_lockout",
+                action=AuditAction.LOGIN_LOCKOUT,
                 outcome="ip" if state.by_ip else "pair",
                 actor=client.client_id,
                 agency_id=pair_agency,
@@ -251,7 +252,7 @@ def library_login(
         client=client,
     )
     audit_event_record(
-        action="login",
+        action=AuditAction.LOGIN,
         outcome="ok",
         actor=client.client_id,
         agency_id=result.agency_id,
@@ -330,7 +331,7 @@ def mitid_login(
     decision = mitid_login_decide(identity=identity, client=client, min_acr=min_acr)
     if decision.kind == MitIDDecisionKind.DENY:
         audit_event_record(
-            action="login_failed",
+            action=AuditAction.LOGIN_FAILED,
             outcome=f"mitid_{decision.reason}",
             actor=client.client_id,
             subject=mask_cpr(identity.cpr),
@@ -340,10 +341,10 @@ def mitid_login(
         return MitIDLoginOutcome(decision=decision)
     if decision.kind == MitIDDecisionKind.CREATE:
         account = culr_services.account_create(
-            agency_id=decision.create_at_agency, cpr=identity.cpr
+            agency_id=decision.create_at_agency, cpr=identity.cpr, actor=client.client_id
         )
         audit_event_record(
-            action="link",
+            action=AuditAction.LINK,
             outcome="culr_account_created",
             actor=client.client_id,
             agency_id=decision.create_at_agency,
@@ -373,7 +374,7 @@ def mitid_login(
         auth_time=auth_time,
     )
     audit_event_record(
-        action="login",
+        action=AuditAction.LOGIN,
         outcome="ok",
         actor=client.client_id,
         agency_id=authentication.agency_id,

@@ -115,7 +115,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Roter: lav en ny aktiv nøgle og udfas den nuværende"))
     def rotate(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
-        new = keys.signing_key_rotate()
+        new = keys.signing_key_rotate(actor=request.user.get_username())
         self.message_user(
             request, _("Ny signeringsnøgle %(kid)s er aktiv.") % {"kid": new.kid}, messages.SUCCESS
         )

@@ -26,6 +26,8 @@ from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.settings import oauth2_settings
 
+from biblogin.audit.models import AuditAction
+from biblogin.audit.services import audit_event_record
 from biblogin.oidc.models import SigningKey, SigningKeyState
 
 _VERSION = b"k1"
@@ -139,17 +141,27 @@ def signing_key_active() -> LoadedKey:
 
 
 @transaction.atomic
-def signing_key_rotate(*, pem: bytes | None = None) -> SigningKey:
+def signing_key_rotate(
+    *, pem: bytes | None = None, actor: str = "", ip: str | None = None
+) -> SigningKey:
     """Make a new active key (generated, or the given PEM) and retire the current one."""
     now = timezone.now()
     new = _new_key_row(pem=pem)
     if SigningKey.objects.filter(kid=new.kid).exists():
         raise ValueError("this key is already known")
-    SigningKey.objects.select_for_update().filter(state=SigningKeyState.ACTIVE).update(
-        state=SigningKeyState.RETIRED, retired_at=now
-    )
+    active = SigningKey.objects.select_for_update().filter(state=SigningKeyState.ACTIVE)
+    retired = list(active.values_list("kid", flat=True))
+    active.update(state=SigningKeyState.RETIRED, retired_at=now)
     new.save()
-    signing_keys_expire()
+    expired = signing_keys_expire()
+    audit_event_record(
+        action=AuditAction.OIDC_SIGNING_KEY_ROTATED,
+        outcome="imported" if pem else "generated",
+        actor=actor,
+        subject=new.kid,  # the public key's thumbprint: nothing secret
+        ip=ip,
+        details={"retired": retired, "expired": expired},
+    )
     # The new key signs from now on in this process; after the commit, so that no request in
     # between keeps the old one for the memo's whole life.
     signing_key_memo_forget()

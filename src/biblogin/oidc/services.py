@@ -17,6 +17,7 @@ from oauth2_provider.models import (
     revoke_access_token,
 )
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.errors import ApplicationError
 from biblogin.login.constants import IdentityProvider
@@ -118,7 +119,7 @@ def client_upsert(
     client.save()
     client.introspects_tokens_of.set(others)
     audit_event_record(
-        action="oidc_client_created" if created else "oidc_client_updated",
+        action=AuditAction.OIDC_CLIENT_CREATED if created else AuditAction.OIDC_CLIENT_UPDATED,
         outcome="ok",
         actor=actor,
         subject=client.client_id,
@@ -143,7 +144,7 @@ def client_save(*, client: Client, actor: str, changed: Sequence[str] = ()) -> C
         client.hash_client_secret = False
     client.save()
     audit_event_record(
-        action="oidc_client_created" if created else "oidc_client_updated",
+        action=AuditAction.OIDC_CLIENT_CREATED if created else AuditAction.OIDC_CLIENT_UPDATED,
         outcome="ok",
         actor=actor,
         subject=client.client_id,

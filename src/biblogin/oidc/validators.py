@@ -29,6 +29,7 @@ from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749 import utils as oauth2_utils
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.login.models import Authentication
 from biblogin.oidc import claims as oidc_claims
@@ -295,7 +296,7 @@ class BibloginOAuth2Validator(OAuth2Validator):
         if family:
             get_refresh_token_model().revoke_family(family)
         audit_event_record(
-            action="oidc_code_replayed",
+            action=AuditAction.OIDC_CODE_REPLAYED,
             outcome="tokens_revoked" if family else "refused",
             actor=client.client_id,
         )
@@ -423,7 +424,7 @@ class BibloginOAuth2Validator(OAuth2Validator):
         )
         if revoked:
             audit_event_record(
-                action="oidc_refresh_token_reused",
+                action=AuditAction.OIDC_REFRESH_TOKEN_REUSED,
                 outcome="family_revoked",
                 actor=getattr(client, "client_id", ""),
             )

@@ -31,6 +31,7 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.openid.connect.core import exceptions as oidc_errors
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.login import journey
 from biblogin.login.selectors import (
@@ -164,7 +165,7 @@ class AuthorizationView(OAuthLibMixin, View):
         )
         if authentication is not None:
             audit_event_record(
-                action="login_sso",
+                action=AuditAction.LOGIN_SSO,
                 outcome="ok",
                 actor=client.client_id,
                 agency_id=authentication.agency_id,
@@ -506,7 +507,7 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
             user_ids.add(self.request.user.pk)
         revoked = tokens_revoke_for_users(user_ids=sorted(user_ids))
         audit_event_record(
-            action="logout",
+            action=AuditAction.LOGOUT,
             outcome="ok",
             actor=getattr(application, "client_id", ""),
             subject=f"user:{token_user.pk}" if token_user is not None else "",

@@ -295,7 +295,10 @@ class AccountAdmin(CprSearchRedirectMixin, admin.ModelAdmin):
             raise ApplicationError(gettext("En konto kan ikke ændres; slet den og opret en ny."))
         data = form.cleaned_data
         return account_create(
-            agency_id=data["agency_id"], cpr=data["cpr"], local_id=data["local_id"]
+            agency_id=data["agency_id"],
+            cpr=data["cpr"],
+            local_id=data["local_id"],
+            actor=request.user.get_username(),
         )
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
@@ -305,11 +308,11 @@ class AccountAdmin(CprSearchRedirectMixin, admin.ModelAdmin):
         """Do nothing: an account has no related rows to save here."""
 
     def delete_model(self, request: HttpRequest, obj: Account) -> None:
-        account_delete(account=obj)
+        account_delete(account=obj, actor=request.user.get_username())
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
         for account in queryset:
-            account_delete(account=account)
+            account_delete(account=account, actor=request.user.get_username())
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -17,6 +17,9 @@ Concurrency (several app processes on PostgreSQL, READ COMMITTED): the database 
   of the earlier calls: keep such a transaction to one person (as the CULR delivery does).
 SQLite needs none of this (its IMMEDIATE transactions take the write lock at BEGIN) and Django
 ignores FOR UPDATE there, so the one code path serves both databases.
+
+Every account created, moved or deleted is audited inside the attempt's savepoint, so an attempt
+that is retried leaves no event behind (DESIGN convention 9; no CPR and no local ID in it).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
+from biblogin.audit.services import audit_event_record
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr
 from biblogin.common.errors import ApplicationError
 from biblogin.patrons.inputs import (
@@ -128,12 +133,27 @@ def _patron_refresh(patron: Patron, *, municipality_no: int | None, reactivate: 
     return bool(fields)
 
 
-def _deactivate_if_empty(patron: Patron) -> None:
+def _deactivate_if_empty(patron: Patron) -> bool:
     """R-CULR-4: a patron left with no accounts is deactivated (the patron row is locked)."""
     if patron.is_active and not Account.objects.filter(patron=patron).exists():
         patron.is_active = False
         patron.save(update_fields=["is_active", "updated_at"])
         logger.info("CULR patron deactivated (no accounts left): %s", patron.guid)
+        return True
+    return False
+
+
+def _audit(
+    action: AuditAction, *, account: Account, patron: Patron, actor: str, **details: object
+) -> None:
+    audit_event_record(
+        action=action,
+        outcome="ok",
+        actor=actor,
+        agency_id=account.agency_id,
+        subject=str(patron.guid),
+        details={"account": account.pk, "id_type": account.id_type, **details},
+    )
 
 
 @transaction.atomic
@@ -169,6 +189,7 @@ def _account_attach(
     local_id: str | None,
     municipality_no: int | None,
     move: bool,
+    actor: str,
 ) -> AccountLinkResult:
     agency = parse_agency_id(agency_id)
     number = parse_cpr(cpr)
@@ -208,6 +229,13 @@ def _account_attach(
             except IntegrityError:
                 raise _Retry from None  # made by someone else meanwhile: read theirs
             changed = _patron_refresh(target, municipality_no=municipality, reactivate=True)
+            _audit(
+                AuditAction.CULR_ACCOUNT_CREATED,
+                account=account,
+                patron=target,
+                actor=actor,
+                patron_created=patron_created,
+            )
             logger.info(
                 "CULR account created: agency=%s type=%s patron=%s", agency, id_type, target.guid
             )
@@ -231,8 +259,16 @@ def _account_attach(
         former = locked[current.patron_id]
         current.patron = target
         current.save(update_fields=["patron", "updated_at"])
-        _deactivate_if_empty(former)
+        deactivated = _deactivate_if_empty(former)
         changed = _patron_refresh(target, municipality_no=municipality, reactivate=True)
+        _audit(
+            AuditAction.CULR_ACCOUNT_MOVED,
+            account=current,
+            patron=target,
+            actor=actor,
+            from_patron=str(former.guid),
+            from_patron_deactivated=deactivated,
+        )
         logger.info("CULR account moved: agency=%s from=%s to=%s", agency, former.guid, target.guid)
         return AccountLinkResult(
             account=current,
@@ -258,6 +294,7 @@ def account_create(
     cpr: str,
     local_id: str | None = None,
     municipality_no: int | None = None,
+    actor: str = "",
 ) -> Account:
     """Create an account under the patron with this CPR, creating the patron if absent (R-CULR-4).
 
@@ -270,6 +307,7 @@ def account_create(
         local_id=local_id,
         municipality_no=municipality_no,
         move=False,
+        actor=actor,
     ).account
 
 
@@ -280,6 +318,7 @@ def account_link(
     cpr: str,
     local_id: str | None = None,
     municipality_no: int | None = None,
+    actor: str = "",
 ) -> AccountLinkResult:
     """Put the account under the patron with this CPR: create it, or move it there (R-PORTAL-6)."""
     return _account_attach(
@@ -288,11 +327,12 @@ def account_link(
         local_id=local_id,
         municipality_no=municipality_no,
         move=True,
+        actor=actor,
     )
 
 
 @transaction.atomic
-def account_delete(*, account: Account) -> None:
+def account_delete(*, account: Account, actor: str = "") -> None:
     """Remove the account; a patron left with none is deactivated (R-CULR-4). Idempotent."""
 
     def attempt() -> None:
@@ -305,7 +345,9 @@ def account_delete(*, account: Account) -> None:
             return
         if current.patron_id not in locked:
             raise _Retry  # moved meanwhile: lock its new patron instead
+        pk = current.pk
         current.delete()
+        current.pk = pk  # for the audit event: which account it was
         patron = locked[current.patron_id]
         logger.info(
             "CULR account deleted: agency=%s type=%s patron=%s",
@@ -313,13 +355,20 @@ def account_delete(*, account: Account) -> None:
             current.id_type,
             patron.guid,
         )
-        _deactivate_if_empty(patron)
+        deactivated = _deactivate_if_empty(patron)
+        _audit(
+            AuditAction.CULR_ACCOUNT_DELETED,
+            account=current,
+            patron=patron,
+            actor=actor,
+            patron_deactivated=deactivated,
+        )
 
     _with_retries(attempt)
 
 
 @transaction.atomic
-def account_move(*, account: Account, to_patron: Patron) -> Account:
+def account_move(*, account: Account, to_patron: Patron, actor: str = "") -> Account:
     """Re-parent a LOCAL account; the former patron is deactivated if left with none (R-CULR-4)."""
 
     def attempt() -> Account:
@@ -346,8 +395,16 @@ def account_move(*, account: Account, to_patron: Patron) -> Account:
         former = locked[current.patron_id]
         current.patron = target
         current.save(update_fields=["patron", "updated_at"])
-        _deactivate_if_empty(former)
+        deactivated = _deactivate_if_empty(former)
         _patron_refresh(target, municipality_no=None, reactivate=True)
+        _audit(
+            AuditAction.CULR_ACCOUNT_MOVED,
+            account=current,
+            patron=target,
+            actor=actor,
+            from_patron=str(former.guid),
+            from_patron_deactivated=deactivated,
+        )
         logger.info(
             "CULR account moved: agency=%s from=%s to=%s",
             current.agency_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.errors import ApplicationError
@@ -80,8 +81,10 @@ def _cpr(value: str | None) -> str | None:
 
 
 @transaction.atomic
-def _link(*, agency: Agency, cpr: str, local_id: str, action: str) -> LinkOutcome:
-    result = account_link(agency_id=agency.agency_id, cpr=cpr, local_id=local_id)
+def _link(*, agency: Agency, cpr: str, local_id: str, action: AuditAction) -> LinkOutcome:
+    result = account_link(
+        agency_id=agency.agency_id, cpr=cpr, local_id=local_id, actor="bibliotek.dk"
+    )
     account = result.account
     profile = profile_login_record(patron_guid=account.patron.guid).profile
     if account.id_type == AccountIdType.LOCAL:
@@ -126,10 +129,13 @@ def ffu_link_with_mitid(
     library = _cpr(library_cpr)
     if library is not None and library != cpr:
         audit_event_record(
-            action="ffu_link", outcome="cpr_mismatch", actor="bibliotek.dk", agency_id=agency_id
+            action=AuditAction.FFU_LINK,
+            outcome="cpr_mismatch",
+            actor="bibliotek.dk",
+            agency_id=agency_id,
         )
         raise CprMismatch()
-    return _link(agency=agency, cpr=cpr, local_id=library_user_id, action="ffu_link")
+    return _link(agency=agency, cpr=cpr, local_id=library_user_id, action=AuditAction.FFU_LINK)
 
 
 @transaction.atomic
@@ -141,9 +147,9 @@ def ffu_unlink(*, agency_id: str, library_user_id: str) -> bool:
         return False
     guid = account.patron.guid
     portal_links_forget(agency_id=agency.agency_id, local_id=account.local_id)
-    account_delete(account=account)
+    account_delete(account=account, actor="bibliotek.dk")
     audit_event_record(
-        action="ffu_unlink",
+        action=AuditAction.FFU_UNLINK,
         outcome="ok",
         actor="bibliotek.dk",
         agency_id=agency.agency_id,
@@ -184,14 +190,16 @@ def library_add_complete(
     library = _cpr(library_cpr)
     if mitid != profile_cpr or (library is not None and library != profile_cpr):
         audit_event_record(
-            action="library_add",
+            action=AuditAction.LIBRARY_ADD,
             outcome="cpr_mismatch",
             actor="bibliotek.dk",
             agency_id=agency_id,
             subject=str(patron.guid),
         )
         raise CprMismatch()
-    return _link(agency=agency, cpr=profile_cpr, local_id=library_user_id, action="library_add")
+    return _link(
+        agency=agency, cpr=profile_cpr, local_id=library_user_id, action=AuditAction.LIBRARY_ADD
+    )
 
 
 @transaction.atomic
@@ -217,9 +225,9 @@ def library_remove(*, patron_guid: uuid.UUID | str, agency_id: str) -> int:
     for account in accounts:
         if account.id_type == AccountIdType.LOCAL:
             portal_links_forget(agency_id=agency_id, local_id=account.local_id)
-        account_delete(account=account)
+        account_delete(account=account, actor="bibliotek.dk")
     audit_event_record(
-        action="library_remove",
+        action=AuditAction.LIBRARY_REMOVE,
         outcome="ok",
         actor="bibliotek.dk",
         agency_id=agency_id,

@@ -4,13 +4,15 @@ Scoping: superusers (and holders of ``registry.edit_all_agencies``) see every ag
 account bound to one agency (StaffAgency) sees and edits only that agency, its branches, order
 parameters and mobile stops; what belongs to the national registry (the agency's ID, type and
 CULR delivery) is read-only to it, and it cannot add or delete agencies. Any other staff account
-sees nothing here. Saving goes through the registry's services.
+sees nothing here. Saving and deleting go through the registry's services, which audit each
+change (DESIGN convention 9); the audit log itself is shown read-only, scoped the same way.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -21,7 +23,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from biblogin.registry import selectors, services
+from biblogin.audit.admin import AuditEventAdmin
+from biblogin.audit.models import AuditEvent
+from biblogin.registry import changes, selectors, services
 from biblogin.registry.models import (
     Agency,
     Branch,
@@ -57,6 +61,11 @@ def _scope(request: HttpRequest) -> str | int | None:
 
 def _sees_all(request: HttpRequest) -> bool:
     return _scope(request) == _ALL
+
+
+def _who(request: HttpRequest) -> dict[str, Any]:
+    """The staff account and its address, for the audit events the services write."""
+    return {"actor": request.user.get_username(), "ip": get_client_ip_address(request)}
 
 
 class RegistryModelForm(forms.ModelForm):
@@ -349,7 +358,43 @@ class AgencyAdmin(ScopedModelAdmin):
         return results, may_have_duplicates
 
     def save_model(self, request: HttpRequest, obj: Agency, form: Any, change: bool) -> None:
-        services.agency_save(agency=obj, actor=request.user.get_username())
+        data = form.cleaned_data
+        services.agency_save(
+            agency=obj,
+            borrower_check_services=data.get("borrower_check_services"),
+            licensed_resources=data.get("licensed_resources"),
+            confirmed=self.confirm_field in request.POST,
+            **_who(request),
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # No ``form.save_m2m()``: the licences were saved (and audited) by ``agency_save``.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        saved = formset.save(commit=False)  # collects deletions without deleting
+        if formset.model is Branch:
+            for branch in formset.deleted_objects:
+                services.branch_delete(branch=branch, **_who(request))
+            for branch in saved:
+                services.branch_save(branch=branch, **_who(request))
+        elif formset.model is OrderUserParameter:
+            services.order_user_parameters_save(
+                agency=form.instance,
+                saved=saved,
+                deleted=formset.deleted_objects,
+                **_who(request),
+            )
+        else:  # pragma: no cover - every inline of this admin is handled above
+            raise TypeError(f"no service saves {formset.model.__name__}")
+
+    def delete_model(self, request: HttpRequest, obj: Agency) -> None:
+        services.agency_delete(agency=obj, **_who(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for agency in queryset:
+            services.agency_delete(agency=agency, **_who(request))
 
     # R-SEC-4: a change that stops patrons logging in, finding or ordering is shown on a page of
     # its own with what patrons will experience, and saved only once staff confirm it.
@@ -366,10 +411,9 @@ class AgencyAdmin(ScopedModelAdmin):
             impacts = self._patron_impacts(request, object_id)
             if impacts and self.confirm_field not in request.POST:
                 return self._confirm_patron_impacts(request, object_id, impacts)
-            request._patron_impacts = impacts  # type: ignore[attr-defined]
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def _patron_impacts(self, request: HttpRequest, object_id: str) -> list[services.PatronImpact]:
+    def _patron_impacts(self, request: HttpRequest, object_id: str) -> list[changes.PatronImpact]:
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_change_permission(request, obj):
             return []
@@ -378,7 +422,7 @@ class AgencyAdmin(ScopedModelAdmin):
             return []  # the change form shows the errors; nothing is saved
         data = form.cleaned_data
         fresh = Agency.objects.get(pk=obj.pk)
-        return services.agency_change_patron_impacts(
+        return changes.agency_change_patron_impacts(
             agency_pk=fresh.pk,
             borrower_check=data.get("borrower_check", fresh.borrower_check),
             borrower_check_services=data.get(
@@ -388,7 +432,7 @@ class AgencyAdmin(ScopedModelAdmin):
         )
 
     def _confirm_patron_impacts(
-        self, request: HttpRequest, object_id: str, impacts: list[services.PatronImpact]
+        self, request: HttpRequest, object_id: str, impacts: list[changes.PatronImpact]
     ) -> HttpResponse:
         obj = Agency.objects.get(pk=unquote(object_id))
         resubmit = [
@@ -409,18 +453,6 @@ class AgencyAdmin(ScopedModelAdmin):
         }
         return TemplateResponse(request, "registry/agency_confirm_patron_impact.html", context)
 
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        entry = super().log_change(request, obj, message)
-        # Registry may not import audit (.importlinter): the admin site records the event.
-        for impact in getattr(request, "_patron_impacts", []):
-            self.admin_site.record_staff_change(  # type: ignore[attr-defined]
-                request=request,
-                action=f"registry_{impact.code}",
-                agency_id=obj.agency_id,
-                details={"agency": obj.name, "service": impact.service, "confirmed": True},
-            )
-        return entry
-
 
 # --- Branch -------------------------------------------------------------------------------
 
@@ -432,7 +464,7 @@ class BranchAdminForm(RegistryModelForm):
 
     class Meta:
         model = Branch
-        fields = ("branch_id", "agency", *services.BRANCH_DATA_FIELDS)
+        fields = ("branch_id", "agency", *changes.BRANCH_DATA_FIELDS)
 
 
 class MobileStopInline(admin.TabularInline):
@@ -499,7 +531,20 @@ class BranchAdmin(ScopedModelAdmin):
         return _sees_all(request) and super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Branch, form: Any, change: bool) -> None:
-        services.branch_save(branch=obj, actor=request.user.get_username())
+        services.branch_save(branch=obj, **_who(request))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        saved = formset.save(commit=False)  # collects deletions without deleting
+        services.mobile_stops_save(
+            branch=form.instance, saved=saved, deleted=formset.deleted_objects, **_who(request)
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Branch) -> None:
+        services.branch_delete(branch=obj, **_who(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for branch in queryset.select_related("agency"):
+            services.branch_delete(branch=branch, **_who(request))
 
 
 # --- National lists ------------------------------------------------------------------------
@@ -569,13 +614,41 @@ class StaffAgencyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
         return ("user",) if obj is not None else ()
 
     def save_model(self, request: HttpRequest, obj: StaffAgency, form: Any, change: bool) -> None:
-        binding = services.staff_agency_bind(user=obj.user, agency=obj.agency)
+        binding = services.staff_agency_bind(user=obj.user, agency=obj.agency, **_who(request))
         obj.pk = binding.pk
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: StaffAgency) -> None:
-        services.staff_agency_unbind(user=obj.user)
+        services.staff_agency_unbind(user=obj.user, **_who(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for binding in queryset.select_related("user"):
-            services.staff_agency_unbind(user=binding.user)
+            services.staff_agency_unbind(user=binding.user, **_who(request))
+
+
+# --- The audit log ---------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AgencyAuditEventAdmin(AuditEventAdmin):
+    """The audit log, scoped like the registry: a bound account sees its own agency's events.
+
+    Superusers see every event. An account bound to an agency sees that agency's events (the
+    binding is the permission). An unbound staff account needs ``audit.view_auditevent`` and
+    then sees all; any other account sees none.
+    """
+
+    def visible_agency_ids(self, request: HttpRequest) -> list[str] | None:
+        user = request.user
+        if not user.is_active or not user.is_staff:
+            return []
+        if user.is_superuser:
+            return None
+        bound = (
+            StaffAgency.objects.filter(user_id=user.pk)
+            .values_list("agency__agency_id", flat=True)
+            .first()
+        )
+        if bound is not None:
+            return [bound]
+        return None if user.has_perm("audit.view_auditevent") else []

@@ -3,13 +3,15 @@
 Every write validates with ``full_clean`` (the model's ``clean`` and its database constraints)
 before saving, so a bad value is a ``ValidationError`` with a message for staff, never a 500.
 R-VIP-11: nothing is cached; the next read after a commit sees the change.
+Every write that changes something records an audit event in the same transaction, with what
+changed (before and after; see ``changes``); the admin saves through these services (DESIGN
+convention 9).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Permission
@@ -17,13 +19,31 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
 from biblogin.common.models import User
+from biblogin.registry.changes import (
+    AGENCY_FIELDS,
+    AGENCY_M2M,
+    BRANCH_FIELDS,
+    PatronImpact,
+    agency_change_patron_impacts,
+    agency_licences,
+    agency_settings,
+    audit_agency_change,
+    audit_branch_change,
+    audit_change,
+    audit_order_parameters,
+    branch_data,
+    mobile_stops_of,
+    order_parameters_of,
+)
 from biblogin.registry.models import (
     Agency,
     AgencyStatus,
     AgencyType,
     Branch,
     LicensedResource,
+    MobileStop,
     OrderUserParameter,
     ServiceRequester,
     StaffAgency,
@@ -31,38 +51,6 @@ from biblogin.registry.models import (
 )
 
 logger = logging.getLogger("biblogin.registry")
-
-_AGENCY_M2M = {"borrower_check_services", "licensed_resources"}
-_AGENCY_FIELDS = {
-    "agency_id",
-    "name",
-    "aliases",
-    "agency_type",
-    "municipality_no",
-    "status",
-    "culr_sync",
-    "borrower_check",
-    "user_id_kinds",
-    "accepts_orders_without_login",
-    "provides_user_status",
-    "infomedia",
-    "digital_article_service",
-}
-# A branch's own data besides its ID (the admin's form shows the same, in this order).
-BRANCH_DATA_FIELDS = (
-    "name",
-    "address",
-    "postal_code",
-    "city",
-    "opening_hours",
-    "website",
-    "email",
-    "pickup_allowed",
-    "temporarily_closed",
-    "temporarily_closed_reason",
-    "is_mobile",
-)
-_BRANCH_FIELDS = {"branch_id", *BRANCH_DATA_FIELDS}
 
 # What a staff account bound to one agency may do in the admin (scoped to that agency there).
 STAFF_PERMISSION_CODENAMES = (
@@ -186,17 +174,26 @@ def agency_create(
     _save_validated(agency)
     agency.borrower_check_services.set(requesters)
     agency.licensed_resources.set(resources)
+    audit_change(
+        AuditAction.REGISTRY_AGENCY_CREATED,
+        agency_id=agency.agency_id,
+        actor=actor,
+        ip=None,
+        details={"settings": agency_settings(agency), "licences": agency_licences(agency)},
+    )
     logger.info("registry: agency %s created by %s", agency.agency_id, actor or "-")
     return agency
 
 
 @transaction.atomic
-def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
+def agency_update(
+    *, agency: Agency, actor: str = "", ip: str | None = None, **fields: Any
+) -> Agency:
     """Change the given fields of an agency after validating the result; saves only those."""
-    unknown = set(fields) - _AGENCY_FIELDS - _AGENCY_M2M
+    unknown = set(fields) - AGENCY_FIELDS - AGENCY_M2M
     if unknown:
         raise ValueError(f"not agency fields: {sorted(unknown)}")
-    plain = {k: v for k, v in fields.items() if k in _AGENCY_FIELDS}
+    plain = {k: v for k, v in fields.items() if k in AGENCY_FIELDS}
     if "user_id_kinds" in plain:
         plain["user_id_kinds"] = canonical_user_id_kinds(plain["user_id_kinds"])
     requesters = (
@@ -205,6 +202,16 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
         else None
     )
     resources = _resources(fields["licensed_resources"]) if "licensed_resources" in fields else None
+    stored = Agency.objects.get(pk=agency.pk)
+    settings_before, licences_before = agency_settings(stored), agency_licences(stored)
+    impacts = agency_change_patron_impacts(
+        agency_pk=stored.pk,
+        borrower_check=plain.get("borrower_check", stored.borrower_check),
+        borrower_check_services=(
+            requesters if requesters is not None else licences_before["borrower_check_services"]
+        ),
+        status=plain.get("status", stored.status),
+    )
     for name, value in plain.items():
         setattr(agency, name, value)
     if plain:
@@ -213,6 +220,15 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
         agency.borrower_check_services.set(requesters)
     if resources is not None:
         agency.licensed_resources.set(resources)
+    audit_agency_change(
+        agency=agency,
+        settings_before=settings_before,
+        licences_before=licences_before,
+        impacts=impacts,
+        actor=actor,
+        ip=ip,
+        confirmed=False,
+    )
     logger.info(
         "registry: agency %s changed (%s) by %s",
         agency.agency_id,
@@ -223,11 +239,58 @@ def agency_update(*, agency: Agency, actor: str = "", **fields: Any) -> Agency:
 
 
 @transaction.atomic
-def agency_save(*, agency: Agency, actor: str = "") -> Agency:
-    """Validate and save an agency edited as a whole (the admin's form)."""
+def agency_save(
+    *,
+    agency: Agency,
+    borrower_check_services: Iterable[str | ServiceRequester] | None = None,
+    licensed_resources: Iterable[str | LicensedResource] | None = None,
+    actor: str = "",
+    ip: str | None = None,
+    confirmed: bool = False,
+) -> Agency:
+    """Validate and save an agency edited as a whole (the admin's form), with its licences.
+
+    ``confirmed``: staff confirmed what the change does to patrons (R-SEC-4; the admin asks).
+    """
     agency.user_id_kinds = canonical_user_id_kinds(agency.user_id_kinds or [])
     created = agency.pk is None
+    stored = None if created else Agency.objects.filter(pk=agency.pk).first()
+    requesters = None if borrower_check_services is None else _requesters(borrower_check_services)
+    resources = None if licensed_resources is None else _resources(licensed_resources)
+    impacts: list[PatronImpact] = []
+    if stored is not None:
+        settings_before, licences_before = agency_settings(stored), agency_licences(stored)
+        impacts = agency_change_patron_impacts(
+            agency_pk=stored.pk,
+            borrower_check=agency.borrower_check,
+            borrower_check_services=(
+                requesters if requesters is not None else licences_before["borrower_check_services"]
+            ),
+            status=agency.status,
+        )
     _save_validated(agency)
+    if requesters is not None:
+        agency.borrower_check_services.set(requesters)
+    if resources is not None:
+        agency.licensed_resources.set(resources)
+    if stored is None:
+        audit_change(
+            AuditAction.REGISTRY_AGENCY_CREATED,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            details={"settings": agency_settings(agency), "licences": agency_licences(agency)},
+        )
+    else:
+        audit_agency_change(
+            agency=agency,
+            settings_before=settings_before,
+            licences_before=licences_before,
+            impacts=impacts,
+            actor=actor,
+            ip=ip,
+            confirmed=confirmed,
+        )
     logger.info(
         "registry: agency %s %s by %s",
         agency.agency_id,
@@ -238,27 +301,66 @@ def agency_save(*, agency: Agency, actor: str = "") -> Agency:
 
 
 @transaction.atomic
-def branch_create(*, agency: Agency, branch_id: str, name: str, **fields: Any) -> Branch:
+def agency_delete(*, agency: Agency, actor: str = "", ip: str | None = None) -> None:
+    """Delete an agency with its branches and settings (the national registry only)."""
+    details = {
+        "name": agency.name,
+        "branches": sorted(agency.branches.values_list("branch_id", flat=True)),
+    }
+    agency_id = agency.agency_id
+    agency.delete()
+    audit_change(
+        AuditAction.REGISTRY_AGENCY_DELETED,
+        agency_id=agency_id,
+        actor=actor,
+        ip=ip,
+        details=details,
+    )
+    logger.info("registry: agency %s deleted by %s", agency_id, actor or "-")
+
+
+@transaction.atomic
+def branch_create(
+    *,
+    agency: Agency,
+    branch_id: str,
+    name: str,
+    actor: str = "",
+    ip: str | None = None,
+    **fields: Any,
+) -> Branch:
     """Create a branch of an agency after validating it (R-VIP-10)."""
-    unknown = set(fields) - _BRANCH_FIELDS
+    unknown = set(fields) - BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
     branch = Branch(agency=agency, branch_id=branch_id, name=name, **fields)
     _save_validated(branch)
+    audit_change(
+        AuditAction.REGISTRY_BRANCH_CREATED,
+        agency_id=agency.agency_id,
+        actor=actor,
+        ip=ip,
+        subject=branch.branch_id,
+        details={"branch": branch_data(branch)},
+    )
     logger.info("registry: branch %s of %s created", branch.branch_id, agency.agency_id)
     return branch
 
 
 @transaction.atomic
-def branch_update(*, branch: Branch, actor: str = "", **fields: Any) -> Branch:
+def branch_update(
+    *, branch: Branch, actor: str = "", ip: str | None = None, **fields: Any
+) -> Branch:
     """Change the given fields of a branch after validating the result; saves only those."""
-    unknown = set(fields) - _BRANCH_FIELDS
+    unknown = set(fields) - BRANCH_FIELDS
     if unknown:
         raise ValueError(f"not branch fields: {sorted(unknown)}")
+    before = branch_data(Branch.objects.get(pk=branch.pk))
     for name, value in fields.items():
         setattr(branch, name, value)
     if fields:
         _save_validated(branch, update_fields=[*fields, "updated_at"])
+    audit_branch_change(branch=branch, before=before, actor=actor, ip=ip)
     logger.info(
         "registry: branch %s changed (%s) by %s",
         branch.branch_id,
@@ -269,16 +371,98 @@ def branch_update(*, branch: Branch, actor: str = "", **fields: Any) -> Branch:
 
 
 @transaction.atomic
-def branch_save(*, branch: Branch, actor: str = "") -> Branch:
+def branch_save(*, branch: Branch, actor: str = "", ip: str | None = None) -> Branch:
     """Validate and save a branch edited as a whole (the admin's form)."""
+    stored = None if branch.pk is None else Branch.objects.filter(pk=branch.pk).first()
     _save_validated(branch)
+    if stored is None:
+        audit_change(
+            AuditAction.REGISTRY_BRANCH_CREATED,
+            agency_id=branch.agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=branch.branch_id,
+            details={"branch": branch_data(branch)},
+        )
+    else:
+        audit_branch_change(branch=branch, before=branch_data(stored), actor=actor, ip=ip)
     logger.info("registry: branch %s saved by %s", branch.branch_id, actor or "-")
     return branch
 
 
 @transaction.atomic
+def branch_delete(*, branch: Branch, actor: str = "", ip: str | None = None) -> None:
+    """Delete a branch (the national registry only: orders refer to branch IDs)."""
+    agency_id, branch_id, name = branch.agency.agency_id, branch.branch_id, branch.name
+    branch.delete()
+    audit_change(
+        AuditAction.REGISTRY_BRANCH_DELETED,
+        agency_id=agency_id,
+        actor=actor,
+        ip=ip,
+        subject=branch_id,
+        details={"name": name},
+    )
+    logger.info("registry: branch %s deleted by %s", branch_id, actor or "-")
+
+
+@transaction.atomic
+def mobile_stops_save(
+    *,
+    branch: Branch,
+    saved: Sequence[MobileStop],
+    deleted: Sequence[MobileStop],
+    actor: str = "",
+    ip: str | None = None,
+) -> None:
+    """Save and delete a mobile library's stops as edited in the admin (R-VIP-10)."""
+    before = mobile_stops_of(branch)
+    for stop in deleted:
+        if stop.pk is not None and stop.branch_id == branch.pk:
+            stop.delete()
+    for stop in saved:
+        stop.branch = branch
+        stop.full_clean(exclude=["branch"])
+        stop.save()
+    after = mobile_stops_of(branch)
+    if after != before:
+        audit_change(
+            AuditAction.REGISTRY_BRANCH_CHANGED,
+            agency_id=branch.agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=branch.branch_id,
+            details={"changed": {"mobile_stops": [before, after]}},
+        )
+
+
+@transaction.atomic
+def order_user_parameters_save(
+    *,
+    agency: Agency,
+    saved: Sequence[OrderUserParameter],
+    deleted: Sequence[OrderUserParameter],
+    actor: str = "",
+    ip: str | None = None,
+) -> None:
+    """Save and delete order parameters (R-VIP-7) as edited in the admin (validated there)."""
+    before = order_parameters_of(agency)
+    for parameter in deleted:
+        if parameter.pk is not None and parameter.agency_id == agency.pk:
+            parameter.delete()
+    for parameter in saved:
+        parameter.agency = agency
+        parameter.save()
+    audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+
+
+@transaction.atomic
 def order_user_parameters_set(
-    *, agency: Agency, parameters: Sequence[Mapping[str, Any]]
+    *,
+    agency: Agency,
+    parameters: Sequence[Mapping[str, Any]],
+    actor: str = "",
+    ip: str | None = None,
 ) -> list[OrderUserParameter]:
     """Replace the agency's order parameters (R-VIP-7) with these, in this order.
 
@@ -299,8 +483,11 @@ def order_user_parameters_set(
     types = [p.parameter_type for p in built]
     if len(set(types)) != len(types):
         raise ValidationError(_("Hvert lånerdata-felt må kun optræde én gang."))
+    before = order_parameters_of(agency)
     agency.order_user_parameters.all().delete()
-    return OrderUserParameter.objects.bulk_create(built)
+    created = OrderUserParameter.objects.bulk_create(built)
+    audit_order_parameters(agency=agency, before=before, actor=actor, ip=ip)
+    return created
 
 
 def service_requester_get_or_create(*, name: str) -> ServiceRequester:
@@ -322,12 +509,15 @@ def licensed_resource_get_or_create(*, name: str) -> LicensedResource:
 
 
 @transaction.atomic
-def staff_agency_bind(*, user: User, agency: Agency) -> StaffAgency:
+def staff_agency_bind(
+    *, user: User, agency: Agency, actor: str = "", ip: str | None = None
+) -> StaffAgency:
     """Bind a staff account to one agency: in the admin it then sees and edits only that one.
 
     The account becomes staff and gets the registry permissions the admin checks; what it
     can reach with them is limited to its agency by the admin's scoping.
     """
+    was = StaffAgency.objects.filter(user=user).values_list("agency_id", flat=True).first()
     binding, _created = StaffAgency.objects.update_or_create(user=user, defaults={"agency": agency})
     if not user.is_staff:
         user.is_staff = True
@@ -337,13 +527,32 @@ def staff_agency_bind(*, user: User, agency: Agency) -> StaffAgency:
             content_type__app_label="registry", codename__in=STAFF_PERMISSION_CODENAMES
         )
     )
+    if was != agency.pk:
+        audit_change(
+            AuditAction.REGISTRY_STAFF_BOUND,
+            agency_id=agency.agency_id,
+            actor=actor,
+            ip=ip,
+            subject=user.get_username(),
+            details={},
+        )
     logger.info("registry: staff account %s bound to %s", user.pk, agency.agency_id)
     return binding
 
 
 @transaction.atomic
-def staff_agency_unbind(*, user: User) -> None:
+def staff_agency_unbind(*, user: User, actor: str = "", ip: str | None = None) -> None:
     """Remove a staff account's agency binding and the registry permissions it gave."""
+    bound = StaffAgency.objects.filter(user=user).values_list("agency__agency_id", flat=True)
+    for agency_id in list(bound):
+        audit_change(
+            AuditAction.REGISTRY_STAFF_UNBOUND,
+            agency_id=agency_id,
+            actor=actor,
+            ip=ip,
+            subject=user.get_username(),
+            details={},
+        )
     StaffAgency.objects.filter(user=user).delete()
     user.user_permissions.remove(
         *Permission.objects.filter(
@@ -351,80 +560,3 @@ def staff_agency_unbind(*, user: User) -> None:
         )
     )
     logger.info("registry: staff account %s unbound", user.pk)
-
-
-# --- Changes that stop patrons (R-SEC-4) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PatronImpact:
-    """One consequence for patrons of a registry change, for staff to confirm first."""
-
-    code: str  # borrower_check_off | service_removed | status_invisible | status_deleted
-    message: str
-    service: str = ""
-
-
-def agency_change_patron_impacts(
-    *,
-    agency_pk: int,
-    borrower_check: bool,
-    borrower_check_services: Iterable[str | ServiceRequester],
-    status: str,
-) -> list[PatronImpact]:
-    """Return what patrons lose if the stored agency gets these values (nothing: empty list).
-
-    R-SEC-4: turning off the borrower check (R-VIP-3), dropping a service from the shared
-    borrower check (R-VIP-4) or making the agency invisible or deleted changes, for every
-    patron of the library, whether they can log in, find it or order.
-    """
-    before = Agency.objects.filter(pk=agency_pk).first()
-    if before is None:
-        return []
-    name = before.name
-    impacts: list[PatronImpact] = []
-    if before.borrower_check and not borrower_check:
-        impacts.append(
-            PatronImpact(
-                "borrower_check_off",
-                _("Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin.")
-                % {"name": name},
-            )
-        )
-    elif borrower_check:
-        after = {
-            r.name if isinstance(r, ServiceRequester) else str(r) for r in borrower_check_services
-        }
-        removed = sorted(set(before.borrower_check_services.values_list("name", flat=True)) - after)
-        impacts.extend(
-            PatronImpact(
-                "service_removed",
-                _(
-                    "Lånere hos %(name)s kan ikke længere logge ind med bibliotekslogin på "
-                    "%(service)s."
-                )
-                % {"name": name, "service": service},
-                service=service,
-            )
-            for service in removed
-        )
-    if status != before.status and status == AgencyStatus.INVISIBLE:
-        impacts.append(
-            PatronImpact(
-                "status_invisible",
-                _("Lånere kan ikke længere finde %(name)s i bibliotekssøgningen på login-siden.")
-                % {"name": name},
-            )
-        )
-    if status != before.status and status == AgencyStatus.DELETED:
-        impacts.append(
-            PatronImpact(
-                "status_deleted",
-                _(
-                    "%(name)s findes ikke længere for lånerne: de kan hverken finde biblioteket, "
-                    "logge ind med bibliotekslogin eller bestille til det."
-                )
-                % {"name": name},
-            )
-        )
-    return impacts

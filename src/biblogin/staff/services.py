@@ -1,4 +1,4 @@
-"""Staff accounts in the admin (R-SEC-4): who needs a second factor, TOTP enrolment, audit.
+"""Staff accounts in the admin (R-SEC-4): who needs a second factor, TOTP enrolment.
 
 The lockout itself is django-axes (settings: ``AXES_*``); this module only serialises one
 account's admin login attempts so axes' check-then-record holds under concurrency.
@@ -10,7 +10,6 @@ import base64
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -19,8 +18,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.models import User
+from biblogin.registry.models import StaffAgency
 
 TOTP_DEVICE_NAME = "Godkendelsesapp"
 
@@ -87,14 +88,25 @@ def totp_enrolment_confirm(
     # One app per account: the new one replaces any earlier device.
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     audit_event_record(
-        action="staff_totp_enrolled",
+        action=AuditAction.STAFF_TOTP_ENROLLED,
         outcome="ok",
         actor=user.get_username(),
+        agency_id=staff_agency_id_of(user=user),
         subject=user.get_username(),
         ip=ip,
         details={"device": device.persistent_id},
     )
     return True
+
+
+def staff_agency_id_of(*, user: User) -> str:
+    """Return the agency the account is bound to ("" if none): its audit events belong there."""
+    bound = (
+        StaffAgency.objects.filter(user_id=user.pk)
+        .values_list("agency__agency_id", flat=True)
+        .first()
+    )
+    return bound or ""
 
 
 def totp_secret_base32(*, device: TOTPDevice) -> str:
@@ -108,22 +120,3 @@ def totp_qr_svg_data_uri(*, device: TOTPDevice) -> str:
     out = io.BytesIO()
     image.save(out)
     return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def staff_change_record(
-    *,
-    actor: str,
-    action: str,
-    agency_id: str = "",
-    ip: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Audit a staff change made in the admin (R-SEC-4: changes that stop patrons)."""
-    audit_event_record(
-        action=action,
-        outcome="ok",
-        actor=actor,
-        agency_id=agency_id,
-        ip=ip,
-        details=details or {},
-    )

@@ -1,4 +1,4 @@
-"""The admin site (``admin.site``): lockout-safe login, TOTP, and the staff-change audit hook."""
+"""The admin site (``admin.site``): lockout-safe login and TOTP (R-SEC-4)."""
 
 from __future__ import annotations
 
@@ -74,18 +74,6 @@ class StaffAdminSite(admin.AdminSite):
         request.current_app = self.name
         return TemplateResponse(
             request, "staff/totp_enrol.html", context, status=400 if error else 200
-        )
-
-    def record_staff_change(
-        self, *, request: HttpRequest, action: str, agency_id: str, details: dict[str, Any]
-    ) -> None:
-        """Audit a change made in this admin (called by the registry's admin, R-SEC-4)."""
-        services.staff_change_record(
-            actor=request.user.get_username(),
-            action=action,
-            agency_id=agency_id,
-            ip=get_client_ip_address(request),
-            details=details,
         )
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.errors import ApplicationError
 from biblogin.patrons.models import AccountIdType
@@ -56,7 +57,7 @@ def profile_login_record(
         Profile.objects.filter(pk=profile.pk).update(last_login_at=at)
         profile.last_login_at = at
     else:
-        audit_event_record(action="profile_create", outcome="ok", subject=str(guid))
+        audit_event_record(action=AuditAction.PROFILE_CREATE, outcome="ok", subject=str(guid))
     return ProfileLogin(profile=profile, created=created)
 
 
@@ -143,11 +144,11 @@ def profile_delete(*, profile: Profile) -> ProfileDeletion:
                 local_id_key(agency_id=account.agency_id, local_id=account.local_id),
             )
             if key in made:
-                account_delete(account=account)
+                account_delete(account=account, actor="bibliotek.dk")
                 removed.append(account.agency_id)
     profile.delete()
     audit_event_record(
-        action="profile_delete",
+        action=AuditAction.PROFILE_DELETE,
         outcome="ok",
         subject=str(guid),
         details={"links_removed": removed},

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if pem_path is not None or options["rotate"]:
             try:
                 pem = pem_path.read_bytes() if pem_path is not None else None
-                new = keys.signing_key_rotate(pem=pem)
+                new = keys.signing_key_rotate(pem=pem, actor="cli")
             except (OSError, ValueError) as error:
                 raise CommandError(f"no new key: {error}") from error
             self.stdout.write(f"active signing key: {new.kid}")

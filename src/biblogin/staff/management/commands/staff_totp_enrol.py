@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.staff import services
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument(
-            "--replace", action="store_true", help="remove the account's existing TOTP devices"
+            "--replace",
+            action="store_true",
+            help="remove the account's existing TOTP devices",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,9 +37,10 @@ class Command(BaseCommand):
             user=user, name=services.TOTP_DEVICE_NAME, confirmed=True
         )
         audit_event_record(
-            action="staff_totp_enrolled",
+            action=AuditAction.STAFF_TOTP_ENROLLED,
             outcome="ok",
             actor="cli",
+            agency_id=services.staff_agency_id_of(user=user),
             subject=user.get_username(),
             details={"device": device.persistent_id},
         )
