@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Exists, OuterRef
+
 from biblogin.common.secret_crypto import decrypt_secret
-from biblogin.integrations.library_systems.models import SIP2_PASSWORD_PURPOSE, Sip2Configuration
+from biblogin.integrations.library_systems.models import (
+    SIP2_PASSWORD_PURPOSE,
+    SimulatedSystem,
+    Sip2Configuration,
+)
 from biblogin.integrations.library_systems.protocol import LibrarySystem
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
 from biblogin.integrations.library_systems.sip2.adapter import Sip2LibrarySystem
@@ -43,7 +49,15 @@ def library_system_for(agency_id: str) -> LibrarySystem:
     embedded default is the agency's simulated system; an agency with none configured gets
     an empty one, so that asking it honestly answers "not found" instead of crashing.
     """
-    config = Sip2Configuration.objects.filter(agency_id=agency_id, enabled=True).first()
-    if config is not None:
-        return Sip2LibrarySystem(agency_id=agency_id, endpoint=sip2_endpoint_from(config))
-    return SimulatedLibrarySystem(agency_id=agency_id)
+    # One query on the login path: the simulated system's row, and whether SIP2 replaces it.
+    enabled_sip2 = Sip2Configuration.objects.filter(agency_id=agency_id, enabled=True)
+    simulated = (
+        SimulatedSystem.objects.filter(agency_id=agency_id)
+        .annotate(over_sip2=Exists(enabled_sip2.filter(agency_id=OuterRef("agency_id"))))
+        .first()
+    )
+    if simulated is None or simulated.over_sip2:
+        config = enabled_sip2.first()
+        if config is not None:
+            return Sip2LibrarySystem(agency_id=agency_id, endpoint=sip2_endpoint_from(config))
+    return SimulatedLibrarySystem(agency_id=agency_id, config=simulated)

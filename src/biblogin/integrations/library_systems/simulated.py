@@ -102,10 +102,18 @@ def _pk(value: str) -> int | None:
 class SimulatedLibrarySystem:
     """One agency's simulated system; implements ``protocol.LibrarySystem``."""
 
-    def __init__(self, *, agency_id: str, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        agency_id: str,
+        rng: random.Random | None = None,
+        config: SimulatedSystem | None = None,
+    ) -> None:
         self.agency_id = agency_id
         # Injectable so that tests can make the random failures reproducible.
         self._rng = rng or random.Random()
+        # The row as the caller just read it, used by the first call (one query less).
+        self._preloaded: list[SimulatedSystem | None] = [config] if config is not None else []
 
     def __repr__(self) -> str:
         return f"SimulatedLibrarySystem(agency_id={self.agency_id!r})"
@@ -114,6 +122,8 @@ class SimulatedLibrarySystem:
 
     def _config(self) -> SimulatedSystem | None:
         # Read on every call: staff changing latency or "down" takes effect at once.
+        if self._preloaded:
+            return self._preloaded.pop()
         return SimulatedSystem.objects.filter(agency_id=self.agency_id).first()
 
     def _fail_if_down_or_unlucky(self, config: SimulatedSystem | None) -> None:
