@@ -29,3 +29,6 @@ if REDIS_URL and _WORKER.startswith("gw"):
     _db = int(_url.path.strip("/") or "0") + int(_WORKER[2:])
     REDIS_URL = urlunsplit(_url._replace(path=f"/{_db}"))
     CACHES["default"]["LOCATION"] = REDIS_URL
+    # The bulkhead/breaker cache is a copy of the default on Redis: the same worker's number.
+    if "redis" in CACHES["library_guard"]["BACKEND"].lower():
+        CACHES["library_guard"]["LOCATION"] = REDIS_URL

@@ -108,7 +108,7 @@ def test_a_refused_change_writes_no_event(campus):
 
 
 def test_branches_created_changed_and_deleted_are_audited(campus):
-    made = branch(campus, "820100", name="Campus Syd, Kolding")
+    made = branch(campus, "820011", name="Campus Syd, Kolding")
     services.branch_update(branch=made, actor="vip", pickup_allowed=False)
     services.branch_delete(branch=Branch.objects.get(pk=made.pk), actor="vip")
     created, changed, deleted = (
@@ -117,7 +117,7 @@ def test_branches_created_changed_and_deleted_are_audited(campus):
         events(AuditAction.REGISTRY_BRANCH_DELETED)[0],
     )
     assert {e.agency_id for e in (created, changed, deleted)} == {"820099"}
-    assert {e.subject for e in (created, changed, deleted)} == {"820100"}
+    assert {e.subject for e in (created, changed, deleted)} == {"820011"}
     assert changed.details == {"changed": {"pickup_allowed": [True, False]}}
     assert deleted.details == {"name": "Campus Syd, Kolding"}
 
@@ -168,7 +168,7 @@ def test_a_branch_changed_on_the_agency_page_is_audited_with_the_staff_account(
     campus_staff, campus
 ):
     """The branches inline saves through ``branch_save``: the change is audited."""
-    made = branch(campus, "820100", name="Campus Syd, Kolding")
+    made = branch(campus, "820011", name="Campus Syd, Kolding")
     data = agency_form(campus_staff, campus)
     prefix = next(k for k, v in data.items() if k.endswith("-id") and str(v) == str(made.pk))
     data[prefix.replace("-id", "-temporarily_closed")] = "on"
@@ -177,7 +177,7 @@ def test_a_branch_changed_on_the_agency_page_is_audited_with_the_staff_account(
     assert campus_staff.post(f"/admin/registry/agency/{campus.pk}/change/", data).status_code == 302
     assert Branch.objects.get(pk=made.pk).temporarily_closed is True
     (event,) = events(AuditAction.REGISTRY_BRANCH_CHANGED)
-    assert (event.actor, event.agency_id, event.subject) == ("campussyd", "820099", "820100")
+    assert (event.actor, event.agency_id, event.subject) == ("campussyd", "820099", "820011")
     assert event.details["changed"]["temporarily_closed"] == [False, True]
 
 

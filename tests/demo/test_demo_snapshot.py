@@ -21,7 +21,12 @@ FRESH_EACH_TIME = {
 
 def _models() -> list[type[models.Model]]:
     found = apps.get_models(include_auto_created=True)
-    return [m for m in found if m._meta.managed and not m._meta.proxy]
+    # The audit log records the load itself (CULR events name patrons by their fresh guids).
+    return [
+        m
+        for m in found
+        if m._meta.managed and not m._meta.proxy and m._meta.label != "audit.AuditEvent"
+    ]
 
 
 def _everything() -> dict[str, list[tuple[Any, ...]]]:
@@ -61,12 +66,12 @@ def test_the_demo_snapshot_put_back_is_what_demo_load_makes() -> None:
     SNAPSHOT.put_back()
     put_back = _everything()
     assert put_back["registry.Agency"] and put_back["library_systems.SimBorrower"]
-    differing = {
+    differing = [
         (label, a, b)
         for label in loaded
         for row_a, row_b in zip(loaded[label], put_back[label], strict=False)
         for a, b in zip(row_a, row_b, strict=True)
         if a != b
-    }
+    ]
     assert not differing
     assert {k: len(v) for k, v in loaded.items()} == {k: len(v) for k, v in put_back.items()}
