@@ -9,6 +9,7 @@ granian's own WSGI mode, gave no answer in 15 s under the same load).
 from __future__ import annotations
 
 import socket
+import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +95,13 @@ def test_access_lines_pass_the_logging_config_and_leave_out_the_query_string(
         b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     assert _exchange(host, port, request).startswith(b"HTTP/1.1 404")
-    lines = [line for line in log.read_text().splitlines() if '"GET /profil/' in line]
+    # The server writes the access line after the answer is sent: wait for it to arrive.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in log.read_text().splitlines() if '"GET /profil/' in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert lines == [lines[0]] and lines[0].startswith('127.0.0.1 - "GET /profil/010170-XXXX/ ')
     assert '" 404 ' in lines[0]
     assert "SECRET" not in log.read_text() and "0101701234" not in log.read_text()
