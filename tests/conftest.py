@@ -100,3 +100,15 @@ def admin_client(client: Any, admin_user: Any) -> Any:
 
     client.force_login(admin_user)
     return staff_otp_verified(client, admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Each test starts in the default language: a test that activates English (a request with
+    an English cookie in this thread) must not leave later tests' messages in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
