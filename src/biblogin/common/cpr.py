@@ -11,9 +11,7 @@ _DASHES = "\\-\u2010-\u2015\u2212"
 _SEPARATORS = re.compile(rf"[\s{_DASHES}]")
 _CPR_SHAPE = re.compile(r"^\d{10}$")
 # Not inside a longer run of letters and digits (a UUID's hex may hold ten digits in a row).
-_MASK_PATTERN = re.compile(
-    rf"(?<![0-9A-Za-z])(\d{{6}})[\s{_DASHES}]?(\d{{4}})(?![0-9A-Za-z])"
-)
+_MASK_PATTERN = re.compile(rf"(?<![0-9A-Za-z])(\d{{6}})[\s{_DASHES}]?(\d{{4}})(?![0-9A-Za-z])")
 # Digits in groups split by a few spaces or dashes: "15 03 85 12 34", "1503 85-1234".
 _DIGIT_RUN = re.compile(rf"\d+(?:[\s{_DASHES}]{{1,3}}\d+)+")
 _DIGIT_GROUP = re.compile(r"\d+")
