@@ -21,6 +21,7 @@ from django.test import RequestFactory
 
 import biblogin.login
 from biblogin.borrowercheck.services import BorrowerCheckStatus
+from biblogin.common.assurance import NSIS_SUBSTANTIAL
 from biblogin.integrations.mitid_broker.client import MitIDIdentity
 from biblogin.login.backends import (
     LibraryLoginBackend,
@@ -28,7 +29,7 @@ from biblogin.login.backends import (
     library_login_authenticate,
     mitid_login_authenticate,
 )
-from biblogin.login.constants import NSIS_SUBSTANTIAL, IdentityProvider
+from biblogin.login.constants import IdentityProvider
 from biblogin.login.policy import ClientPolicy, client_policy_get
 from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason, MitIDLoginOutcome
 

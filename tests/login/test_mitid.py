@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from biblogin.audit.models import AuditEvent
-from biblogin.integrations.mitid_broker.assurance import NSIS_LOA_LOW, NSIS_LOA_SUBSTANTIAL
+from biblogin.common.assurance import ACR_PIN, NSIS_LOW, NSIS_SUBSTANTIAL
 from biblogin.integrations.mitid_broker.demo_identities import DemoMitIDIdentity
-from biblogin.login.constants import ACR_PIN
 from biblogin.patrons.models import Account, Patron
 from biblogin.patrons.selectors import patron_get_by_cpr
 from tests.oidc_flow import path_of, query_of
@@ -33,7 +32,7 @@ def test_every_demo_person_logs_in_with_mitid_at_the_portal(portal, mitid_settin
     tokens = portal.login_mitid(mitid_settings, sub=sub, scope="openid profile cpr")
     claims = portal.id_token_claims(tokens["id_token"], tokens["_started"])
     assert claims["idpUsed"] == "mitid"
-    assert claims["acr"] == NSIS_LOA_SUBSTANTIAL
+    assert claims["acr"] == NSIS_SUBSTANTIAL
     assert claims["loggedInAgencyId"] == agency_id
     # Every MitID user of the portal has a CULR patron afterwards (profile key = sub).
     patron = patron_get_by_cpr(cpr=claims["cpr"])
@@ -78,12 +77,12 @@ def test_step_up_to_mitid_inside_a_library_login_session(portal, mitid_settings)
     """R-LOGIN-10: acr_values Substantial gets MitID even when a library login is at hand."""
     first = portal.login_library(agency_id="710100", user_id="1000001", pin="1234")
     assert portal.id_token_claims(first["id_token"])["acr"] == ACR_PIN
-    started = portal.start(acr_values=NSIS_LOA_SUBSTANTIAL)
+    started = portal.start(acr_values=NSIS_SUBSTANTIAL)
     assert started.response["Location"].startswith("/login/mitid/")
     response = portal.mitid_login(started, mitid_settings, sub="anna")
     tokens = portal.exchange(portal.code_from(response, started), started)
     claims = portal.id_token_claims(tokens["id_token"])
-    assert claims["acr"] == NSIS_LOA_SUBSTANTIAL and claims["idpUsed"] == "mitid"
+    assert claims["acr"] == NSIS_SUBSTANTIAL and claims["idpUsed"] == "mitid"
     # And the MitID login now answers the next Substantial request without a login page.
     again = portal.start(acr_values="substantial")
     assert again.response["Location"].startswith(portal.redirect_uri)
@@ -91,9 +90,9 @@ def test_step_up_to_mitid_inside_a_library_login_session(portal, mitid_settings)
 
 def test_a_mitid_level_below_the_one_asked_for_is_refused(portal, mitid_settings):
     """R-LOGIN-10: a Low MitID login does not satisfy a Substantial request."""
-    low = DemoMitIDIdentity(sub="lav", name="Lav Sikring", cpr="0101701239", loa=NSIS_LOA_LOW)
+    low = DemoMitIDIdentity(sub="lav", name="Lav Sikring", cpr="0101701239", loa=NSIS_LOW)
     mitid_settings.identity_put(low)
-    started = portal.start(acr_values=NSIS_LOA_SUBSTANTIAL)
+    started = portal.start(acr_values=NSIS_SUBSTANTIAL)
     response = portal.mitid_login(started, mitid_settings, sub="lav")
     assert response.status_code == 200
     assert "sikringsniveau" in response.content.decode()

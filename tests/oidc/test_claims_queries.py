@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from biblogin.common.assurance import ACR_PIN
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr
-from biblogin.login.constants import ACR_PIN, IdentityProvider
+from biblogin.login.constants import IdentityProvider
 from biblogin.login.models import Authentication, Identity
 from biblogin.oidc.claims import claims_for
 from biblogin.oidc.models import Client

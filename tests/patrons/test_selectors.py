@@ -13,7 +13,6 @@ from biblogin.patrons.selectors import (
     patron_get_by_cpr,
     patron_get_by_guid,
     patron_get_by_local_id,
-    patron_home_agency_id,
     patron_home_municipality,
 )
 from biblogin.patrons.services import account_create, account_delete
@@ -99,11 +98,9 @@ def test_accounts_for_patron_are_ordered_by_agency_with_the_cpr_account_first():
     ]
 
 
-def test_home_municipality_gives_the_home_public_library_R_LOGIN_6():
+def test_home_municipality_is_what_a_public_library_delivered_R_LOGIN_6():
     patron = account_create(agency_id="775100", cpr=CPR, municipality_no=751).patron
     assert patron_home_municipality(patron=patron) == 751
-    assert patron_home_agency_id(patron=patron) == "775100"
 
     unknown = account_create(agency_id="820010", cpr=OTHER_CPR, local_id="x").patron
     assert patron_home_municipality(patron=unknown) is None
-    assert patron_home_agency_id(patron=unknown) is None

@@ -19,6 +19,7 @@ from enum import StrEnum
 from django.conf import settings
 
 from biblogin.borrowercheck.guard import LibraryNotAnswering, library_call
+from biblogin.common.agency_ids import is_agency_id
 from biblogin.common.cpr import mask_cpr, normalise_cpr
 from biblogin.integrations.library_systems.protocol import (
     Borrower,
@@ -184,15 +185,6 @@ def _malformed(value: object) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
 
 
-def _agency_id_malformed(agency_id: object) -> bool:
-    return not (
-        isinstance(agency_id, str)
-        and len(agency_id) == 6
-        and agency_id.isascii()
-        and agency_id.isdigit()
-    )
-
-
 def _municipality_malformed(municipality_no: object) -> bool:
     if municipality_no is None:
         return False
@@ -251,7 +243,7 @@ def _check(
     if (
         _malformed(service_requester)
         or not service_requester.strip()
-        or _agency_id_malformed(agency_id)
+        or not is_agency_id(agency_id)
         or not isinstance(user_id, str)
         or len(user_id) > MAX_FIELD_LENGTH
         or _malformed(user_id.strip())

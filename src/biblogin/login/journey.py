@@ -19,14 +19,15 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.urls import reverse
 
-from biblogin.login.constants import (
+from biblogin.common.agency_ids import is_agency_id
+from biblogin.common.assurance import (
     ACR_ALIASES,
     ACR_PIN,
     ACR_RANK,
-    IDP_ALIASES,
     NSIS_SUBSTANTIAL,
-    IdentityProvider,
+    acr_satisfies,
 )
+from biblogin.login.constants import IDP_ALIASES, IdentityProvider
 
 # Namespaced session keys (JSON only; the session serializer is JSON).
 SESSION_PLANS = "biblogin.login.plans"
@@ -35,7 +36,6 @@ MAX_PLANS = 5
 MAX_RECENT = 5
 PLAN_TTL_SECONDS = 30 * 60
 _PLAN_ID = re.compile(r"^[A-Za-z0-9_\-]{16,64}$")
-_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 _AGENCY_TYPES = {"folk", "forsk"}
 
 
@@ -93,8 +93,11 @@ def login_request_parse(*, params: Mapping[str, Any], client_idps: list[str]) ->
         idps = [IdentityProvider.MITID]
     elif min_acr is not None:
         min_acr = None  # the client cannot get MitID: it gets the PIN level and sees it in acr
-    agency = _six_digits(_single(params, "agency"))
-    presel = _six_digits(_single(params, "presel"))
+    # An agency or branch ID (the same shape, R-VIP-10); anything else is ignored.
+    agency = _single(params, "agency")
+    agency = agency if is_agency_id(agency) else None
+    presel = _single(params, "presel")
+    presel = presel if is_agency_id(presel) else None
     agencytype = (_single(params, "agencytype") or "").lower() or None
     if agencytype not in _AGENCY_TYPES:
         agencytype = None
@@ -126,10 +129,6 @@ def _ui_language(ui_locales: object) -> str | None:
     return None
 
 
-def _six_digits(value: str | None) -> str | None:
-    return value if value and _SIX_DIGITS.fullmatch(value) else None
-
-
 def _min_acr(acr_values: str) -> str | None:
     """The weakest level the client accepts, when every level it names is above the PIN."""
     named = [ACR_ALIASES[v] for v in acr_values.split() if v in ACR_ALIASES]
@@ -137,12 +136,6 @@ def _min_acr(acr_values: str) -> str | None:
         return None
     weakest = min(named, key=lambda uri: ACR_RANK[uri])
     return None if weakest == ACR_PIN else weakest
-
-
-def acr_satisfies(acr: str, required: str | None) -> bool:
-    if required is None:
-        return True
-    return ACR_RANK.get(acr, -1) >= ACR_RANK.get(required, 99)
 
 
 # --- plans -----------------------------------------------------------------------------------
@@ -170,7 +163,7 @@ class Plan:
 
     @property
     def needs_mitid(self) -> bool:
-        return self.min_acr is not None and ACR_RANK[self.min_acr] >= ACR_RANK[NSIS_SUBSTANTIAL]
+        return self.min_acr is not None and acr_satisfies(self.min_acr, NSIS_SUBSTANTIAL)
 
 
 def _plans(session: SessionBase) -> dict[str, dict[str, Any]]:

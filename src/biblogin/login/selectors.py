@@ -8,8 +8,9 @@ from dataclasses import replace
 from django.contrib.sessions.backends.base import SessionBase
 
 from biblogin.borrowercheck.services import borrower_check_registry
+from biblogin.common.assurance import acr_satisfies
 from biblogin.login.constants import IdentityProvider
-from biblogin.login.journey import LoginRequest, acr_satisfies, recent_logins
+from biblogin.login.journey import LoginRequest, recent_logins
 from biblogin.login.models import Authentication
 from biblogin.login.policy import ClientPolicy
 from biblogin.registry import selectors as registry

@@ -32,18 +32,12 @@ from biblogin.borrowercheck.throttling import (
     throttle_reserve,
     throttle_success,
 )
+from biblogin.common.assurance import ACR_PIN, NSIS_SUBSTANTIAL, acr_satisfies
 from biblogin.common.cpr import mask_cpr
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr, keyed_hash
 from biblogin.common.models import User
 from biblogin.integrations.mitid_broker.client import MitIDIdentity
-from biblogin.login.constants import (
-    ACR_PIN,
-    ACR_RANK,
-    NO_LIBRARY_AGENCY_ID,
-    NSIS_SUBSTANTIAL,
-    IdentityProvider,
-)
-from biblogin.login.journey import acr_satisfies
+from biblogin.login.constants import NO_LIBRARY_AGENCY_ID, IdentityProvider
 from biblogin.login.models import Authentication, Identity
 from biblogin.login.policy import ClientPolicy
 from biblogin.patrons import selectors as culr
@@ -367,9 +361,7 @@ def mitid_login(
         agency_id=mitid_login_agency(patron=patron),
         branch_id="",
         acr=identity.loa,
-        amr=["mitid", "mfa"]
-        if ACR_RANK.get(identity.loa, 0) >= ACR_RANK[NSIS_SUBSTANTIAL]
-        else ["mitid"],
+        amr=["mitid", "mfa"] if acr_satisfies(identity.loa, NSIS_SUBSTANTIAL) else ["mitid"],
         client=client,
         auth_time=auth_time,
     )

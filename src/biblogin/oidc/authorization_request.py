@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.http import QueryDict
 
+from biblogin.common.agency_ids import is_agency_id
+
 # The lengths of the columns the values end in (DOT's Application.client_id, Grant.nonce) or,
 # where nothing stores them, generous bounds no honest client comes near.
 CLIENT_ID_MAX = 100
@@ -29,7 +31,6 @@ _S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 _SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 _ASCII_TOKENS = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
 _JWT = re.compile(r"[A-Za-z0-9_=-]+(?:\.[A-Za-z0-9_=-]*){2,4}")
-_SIX_DIGITS = re.compile(r"[0-9]{6}")
 _IDP = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+)*")
 _PLAN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -101,8 +102,8 @@ _FORMATS: dict[str, Callable[[str], bool]] = {
     "display": lambda v: v in DISPLAY_VALUES,
     # R-LOGIN-2, R-LOGIN-3: the login platform's own parameters.
     "idp": lambda v: len(v) <= 64 and _IDP.fullmatch(v) is not None,
-    "agency": lambda v: _SIX_DIGITS.fullmatch(v) is not None,
-    "presel": lambda v: _SIX_DIGITS.fullmatch(v) is not None,
+    "agency": is_agency_id,  # or a branch ID: the same shape (R-VIP-10)
+    "presel": is_agency_id,
     "agencytype": lambda v: v.lower() in {"folk", "forsk"},
     "force_login": lambda v: v.lower() in {"0", "1", "true", "false"},
     "login_plan": lambda v: _PLAN_ID.fullmatch(v) is not None,

@@ -8,14 +8,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication, AbstractGrant, ApplicationManager
 
+from biblogin.common.agency_ids import six_digits
 from biblogin.login.constants import IdentityProvider
-
-six_digits = RegexValidator(r"^[0-9]{6}$", _("Skal være præcis 6 cifre (0-9)."))
 
 
 class Scope(models.TextChoices):

@@ -33,6 +33,7 @@ from oauthlib.openid.connect.core import exceptions as oidc_errors
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
+from biblogin.common.assurance import ACR_VALUES
 from biblogin.login import journey
 from biblogin.login.selectors import (
     authentication_get,
@@ -316,12 +317,7 @@ class DiscoveryView(dot_views.ConnectDiscoveryInfoView):
                 "response_modes_supported": ["query"],
                 "code_challenge_methods_supported": ["S256"],
                 "claims_supported": oidc_claims.claims_supported(),
-                "acr_values_supported": [
-                    "urn:dk:bibliotekslogin:acr:pin",
-                    "https://data.gov.dk/concept/core/nsis/loa/Low",
-                    "https://data.gov.dk/concept/core/nsis/loa/Substantial",
-                    "https://data.gov.dk/concept/core/nsis/loa/High",
-                ],
+                "acr_values_supported": list(ACR_VALUES),
                 "revocation_endpoint": _endpoint("oauth2_provider:revoke-token"),
                 "introspection_endpoint": _endpoint("oauth2_provider:introspect"),
                 "revocation_endpoint_auth_methods_supported": [

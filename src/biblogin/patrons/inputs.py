@@ -6,16 +6,15 @@ that never repeats the input (it may be a CPR, R-CULR-5).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from django.utils.translation import gettext as _
 
+from biblogin.common.agency_ids import agency_id_parse
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.errors import ApplicationError
 
 LOCAL_ID_MAX_LENGTH = 254
-_AGENCY_ID = re.compile(r"[0-9]{6}")
 
 
 def parse_cpr(value: object) -> str:
@@ -29,14 +28,8 @@ def parse_cpr(value: object) -> str:
     return cpr
 
 
-def parse_agency_id(value: object) -> str:
-    """Return a trimmed 6-digit agency ID, else raise."""
-    agency_id = value.strip() if isinstance(value, str) else ""
-    if not _AGENCY_ID.fullmatch(agency_id):
-        raise ApplicationError(
-            _("Ugyldigt biblioteksnummer: det skal være 6 cifre."), code="invalid_agency_id"
-        )
-    return agency_id
+# CULR's agency IDs are the registry's: one rule, in common.
+parse_agency_id = agency_id_parse
 
 
 def parse_local_id(value: object) -> str:

@@ -167,12 +167,8 @@ def accounts_at_agency(*, agency_id: str) -> list[Account]:
 
 
 def patron_home_municipality(*, patron: Patron) -> int | None:
-    """Return the patron's home municipality number, as last delivered by a public library."""
+    """Return the patron's home municipality number, as last delivered by a public library.
+
+    Its library is the registry's to say: ``registry.selectors.agency_home_for_municipality``.
+    """
     return patron.municipality_no
-
-
-def patron_home_agency_id(*, patron: Patron) -> str | None:
-    """Return the home public library's agency ID, ``7<municipality>00`` (R-LOGIN-6)."""
-    if patron.municipality_no is None:
-        return None
-    return f"7{patron.municipality_no:03d}00"

@@ -11,5 +11,3 @@ SERVICE_REQUESTER: str = getattr(settings, "PORTAL_SERVICE_REQUESTER", "bibliote
 PROFILE_ONLY_AGENCY_ID: str = getattr(settings, "PORTAL_CULR_ACCOUNT_AGENCY", "190101")
 # R-PORTAL-11: a MitID login at most this old counts as verification.
 MITID_FRESH_SECONDS = 15 * 60
-# R-LOGIN-10: the assurance level that makes the login platform ask for MitID (step-up).
-ACR_SUBSTANTIAL = "https://data.gov.dk/concept/core/nsis/loa/Substantial"

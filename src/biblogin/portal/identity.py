@@ -6,7 +6,6 @@ The portal never imports the login platform: this module is its whole knowledge 
 from __future__ import annotations
 
 import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -14,6 +13,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidTag
 from django.utils.translation import gettext as _
 
+from biblogin.common.agency_ids import is_agency_id
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.cpr_crypto import decrypt_cpr, encrypt_cpr
 from biblogin.common.errors import ApplicationError
@@ -23,7 +23,6 @@ SESSION: Literal["session"] = "session"
 IDP_BORCHK = "borchk"
 IDP_MITID = "mitid"
 
-_AGENCY_ID = re.compile(r"[0-9]{6}")
 _MAX_TEXT = 254
 
 
@@ -130,7 +129,7 @@ def identity_from_claims(*, claims: Mapping[str, Any]) -> Identity:
     if idp not in {IDP_BORCHK, IDP_MITID}:
         raise _invalid("idpUsed")
     agency_id = _text(claims, "loggedInAgencyId", required=True)
-    if not _AGENCY_ID.fullmatch(agency_id):
+    if not is_agency_id(agency_id):
         raise _invalid("loggedInAgencyId")
     guid_value = claims.get("uniqueId")
     guid = None
@@ -154,7 +153,7 @@ def identity_from_claims(*, claims: Mapping[str, Any]) -> Identity:
         if not isinstance(entry, Mapping):
             raise _invalid("agencies")
         entry_agency = _text(entry, "agencyId")
-        if not _AGENCY_ID.fullmatch(entry_agency):
+        if not is_agency_id(entry_agency):
             continue
         agencies.append(
             LibraryAccount(

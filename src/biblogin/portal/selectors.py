@@ -7,21 +7,21 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biblogin.borrowercheck.services import BorrowerCheckStatus, borrower_check_registry
 from biblogin.common.errors import NotFound
 from biblogin.patrons.models import Account
 from biblogin.patrons.selectors import (
     accounts_for_patron,
     patron_get_by_guid,
-    patron_home_agency_id,
+    patron_home_municipality,
 )
 from biblogin.portal.constants import MITID_FRESH_SECONDS, PROFILE_ONLY_AGENCY_ID, SERVICE_REQUESTER
 from biblogin.portal.identity import Identity
-from biblogin.registry.models import Agency, AgencyStatus, AgencyType, Branch
-from biblogin.registry.municipalities import MUNICIPALITIES
+from biblogin.registry import selectors as registry
+from biblogin.registry.models import Agency, AgencyType, Branch
 from biblogin.userdata.selectors import link_offer_opted_out
 
 _SEARCH_MAX_LENGTH = 100
@@ -49,29 +49,29 @@ class LoginEntryDecision:
     can_order_without_login: bool = False
 
 
-def _active_agencies() -> Q:
-    return Q(status=AgencyStatus.ACTIVE) & ~Q(agency_id=PROFILE_ONLY_AGENCY_ID)
-
-
-def agency_get_for_login(*, agency_id: str) -> Agency:
-    """Return an active agency a user may choose, else raise ``NotFound``."""
-    value = agency_id.strip() if isinstance(agency_id, str) else ""
-    agency = Agency.objects.filter(_active_agencies(), agency_id=value).first()
-    if agency is None:
+def _choosable(agency: Agency | None) -> Agency:
+    # The registry's rule of which agencies exist for users (R-VIP-1), as the login platform's;
+    # the profile-only agency is Bibliotek.dk itself, no library to choose (R-LOGIN-7).
+    if agency is None or agency.agency_id == PROFILE_ONLY_AGENCY_ID:
         raise NotFound(_("Biblioteket findes ikke."), code="agency_not_found")
     return agency
 
 
-def agency_licenses_portal(*, agency: Agency) -> bool:
-    """Return whether the agency opted in Bibliotek.dk under the shared borrower check (R-VIP-4)."""
-    return agency.borrower_check_services.filter(name=SERVICE_REQUESTER).exists()
+def agency_get_for_login(*, agency_id: str) -> Agency:
+    """Return an agency a user may choose by its ID (active or invisible), else ``NotFound``."""
+    return _choosable(registry.agency_get(agency_id=agency_id))
 
 
 def login_entry_decide(*, agency_id: str, ordering: bool = False) -> LoginEntryDecision:
-    """Decide what choosing this library at "Log ind" leads to (R-PORTAL-1)."""
-    agency = agency_get_for_login(agency_id=agency_id)
+    """Decide what choosing this library at "Log ind" leads to (R-PORTAL-1).
+
+    Library login where the login platform's borrower check would let Bibliotek.dk in: the
+    borrower check's own registry rules (R-VIP-3, R-VIP-4), so both sides always agree.
+    """
+    verdict = borrower_check_registry(service_requester=SERVICE_REQUESTER, agency_id=agency_id)
+    agency = _choosable(verdict.agency)
     can_order = agency.accepts_orders_without_login
-    if agency.borrower_check and agency_licenses_portal(agency=agency):
+    if verdict.status is None:
         return LoginEntryDecision(
             agency=agency, entry=LoginEntry.LIBRARY_LOGIN, can_order_without_login=can_order
         )
@@ -81,7 +81,7 @@ def login_entry_decide(*, agency_id: str, ordering: bool = False) -> LoginEntryD
         )
     reason = (
         NotPossibleReason.NO_BORROWER_CHECK
-        if not agency.borrower_check
+        if verdict.status == BorrowerCheckStatus.BORROWERCHECK_NOT_ALLOWED
         else NotPossibleReason.SERVICE_NOT_LICENSED
     )
     return LoginEntryDecision(
@@ -100,23 +100,19 @@ class AgencyGroup:
 
 
 def agencies_search(*, query: str) -> list[AgencyGroup]:
-    """Find libraries by name, alias, municipality or ID, grouped public / research / other."""
+    """Find libraries as the login platform's picker does, grouped public / research / other.
+
+    The registry's one library search (name, alias, municipality, branch, ID; Danish spellings),
+    over every listed library: choosing one without login leads on per R-PORTAL-1.
+    """
     text = (query or "").strip()[:_SEARCH_MAX_LENGTH]
     if not text:
         return []
-    condition = Q(name__icontains=text) | Q(aliases__icontains=text)
-    if text.isdigit():
-        condition |= Q(agency_id__startswith=text)
-        if len(text) == 3:
-            condition |= Q(municipality_no=int(text))
-    municipalities = [
-        number for number, name in MUNICIPALITIES.items() if text.casefold() in name.casefold()
-    ]
-    if municipalities:
-        condition |= Q(municipality_no__in=municipalities)
-    found = list(
-        Agency.objects.filter(_active_agencies()).filter(condition).order_by("name")[:_SEARCH_LIMIT]
-    )
+    found = [
+        agency
+        for agency in registry.agencies_search(query=text, limit=_SEARCH_LIMIT + 1)
+        if agency.agency_id != PROFILE_ONLY_AGENCY_ID
+    ][:_SEARCH_LIMIT]
     groups = [
         AgencyGroup("public", _("Folkebiblioteker"), []),
         AgencyGroup("research", _("Forsknings- og uddannelsesbiblioteker"), []),
@@ -162,7 +158,7 @@ def login_next_step(*, identity: Identity, now: dt.datetime | None = None) -> Ne
     """Decide what follows a login: profile, session user, link offer or "use MitID"."""
     if identity.is_profile:
         return NextStep.PROFILE
-    agency = Agency.objects.filter(agency_id=identity.agency_id).first()
+    agency = registry.agency_get(agency_id=identity.agency_id)
     if identity.idp != "borchk" or agency is None or not agency_is_linkable_ffu(agency=agency):
         return NextStep.SESSION
     if identity.culr_data_omitted:
@@ -239,21 +235,26 @@ def my_libraries(*, patron_guid: uuid.UUID | str) -> list[MyLibrary]:
     patron = patron_get_by_guid(guid=patron_guid)
     if patron is None:
         return []
-    home = patron_home_agency_id(patron=patron)
+    municipality_no = patron_home_municipality(patron=patron)
+    home_library = (
+        registry.agency_home_for_municipality(municipality_no=municipality_no)
+        if municipality_no is not None
+        else None
+    )
+    home = home_library.agency_id if home_library is not None else None
     agency_ids = sorted(
         {a.agency_id for a in accounts_for_patron(patron=patron)} - {PROFILE_ONLY_AGENCY_ID}
     )
     agencies = {
         a.agency_id: a
-        for a in Agency.objects.filter(agency_id__in=agency_ids).prefetch_related(
-            "branches__mobile_stops"
-        )
+        for a in registry.agencies_get_many(agency_ids=agency_ids, with_branches=True)
     }
     libraries: list[MyLibrary] = []
     for agency_id in agency_ids:
         agency = agencies.get(agency_id)
         if agency is None:
-            # A library that left the registry: still the user's registration, shown by number.
+            # A library that left the registry (or was deleted from it, R-VIP-1): still the
+            # user's registration, shown by number.
             libraries.append(
                 MyLibrary(
                     agency_id=agency_id,
@@ -310,15 +311,14 @@ def profile_is_cpr_verified(*, patron_guid: uuid.UUID | str) -> bool:
 def addable_libraries(*, patron_guid: uuid.UUID | str) -> list[Agency]:
     """Return the FFU libraries a profile can add (R-PORTAL-11), by name."""
     linked = {a.agency_id for a in profile_accounts(patron_guid=patron_guid)}
-    return list(
-        Agency.objects.filter(
-            _active_agencies(),
-            agency_type=AgencyType.FORSKNINGSBIBLIOTEK,
-            borrower_check=True,
-            culr_sync=False,
-            borrower_check_services__name=SERVICE_REQUESTER,
-        )
-        .exclude(agency_id__in=linked)
-        .order_by("name")
-        .distinct()
+    # The libraries the login platform lists for Bibliotek.dk (R-LOGIN-3), of the FFU kind.
+    offered = registry.agencies_search(
+        query="", agency_type=AgencyType.FORSKNINGSBIBLIOTEK, service_requester=SERVICE_REQUESTER
     )
+    return [
+        a
+        for a in offered
+        if agency_is_linkable_ffu(agency=a)
+        and a.agency_id not in linked
+        and a.agency_id != PROFILE_ONLY_AGENCY_ID
+    ]

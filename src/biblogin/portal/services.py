@@ -30,6 +30,7 @@ from biblogin.portal.selectors import (
     pickup_branch_selectable,
 )
 from biblogin.registry.models import Agency
+from biblogin.registry.selectors import agency_get, agency_ids_delivering_to_culr
 from biblogin.userdata.models import Profile
 from biblogin.userdata.selectors import profile_get
 from biblogin.userdata.services import (
@@ -67,7 +68,7 @@ class LinkOutcome:
 
 
 def _linkable_agency(agency_id: str) -> Agency:
-    agency = Agency.objects.filter(agency_id=agency_id).first()
+    agency = agency_get(agency_id=agency_id)
     if agency is None or not agency_is_linkable_ffu(agency=agency):
         raise ApplicationError(
             _("Biblioteket kan ikke knyttes til en profil på Bibliotek.dk."),
@@ -208,8 +209,7 @@ def library_remove(*, patron_guid: uuid.UUID | str, agency_id: str) -> int:
     patron = patron_get_by_guid(guid=patron_guid)
     if patron is None:
         raise ApplicationError(_("Profilen findes ikke."), code="profile_not_found")
-    agency = Agency.objects.filter(agency_id=agency_id).first()
-    if agency_id == PROFILE_ONLY_AGENCY_ID or (agency is not None and agency.culr_sync):
+    if agency_id == PROFILE_ONLY_AGENCY_ID or agency_ids_delivering_to_culr(agency_ids=[agency_id]):
         raise ApplicationError(
             _(
                 "Biblioteket leverer selv dine oplysninger til Bibliotek.dk og kan ikke fjernes "

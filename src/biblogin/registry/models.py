@@ -10,14 +10,13 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from biblogin.common.agency_ids import is_agency_id, is_branch_id, six_digits
 from biblogin.common.models import TimeStampedModel
 from biblogin.registry.municipalities import (
     MUNICIPALITIES,
     MUNICIPALITY_CHOICES,
     public_library_agency_id,
 )
-
-six_digits = RegexValidator(r"^[0-9]{6}$", _("Skal være præcis 6 cifre (0-9)."))
 
 
 class AgencyType(models.TextChoices):
@@ -366,7 +365,7 @@ class Branch(TimeStampedModel):
     def _branch_id_range_error(self) -> str:
         """R-VIP-10, glossary: a branch ID lies in its agency's number range, no other's ID."""
         agency = self.agency if self.agency_id is not None else None
-        if agency is None or not six_digits_shape(self.branch_id):
+        if agency is None or not is_branch_id(self.branch_id):
             return ""  # the field's own validation tells what is wrong
         if self._loaded == (self.branch_id, self.agency_id):
             # Unchanged since read: a branch registered before the rule is still editable
@@ -391,21 +390,13 @@ class Branch(TimeStampedModel):
         return ""
 
 
-def six_digits_shape(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 6 and value.isascii() and value.isdigit()
-
-
 def branch_id_in_agency_range(*, branch_id: str, agency_id: str) -> bool:
     """R-VIP-10: a branch of 710100 is 7101xx (its main branch may be 710100 itself).
 
     The range is the agency ID's first four digits: ``7<municipality>`` for a public library
     (DOMAIN.md glossary), the same for FFU and other agencies; the demo data keeps to it.
     """
-    return (
-        six_digits_shape(branch_id)
-        and six_digits_shape(agency_id)
-        and branch_id[:4] == agency_id[:4]
-    )
+    return is_branch_id(branch_id) and is_agency_id(agency_id) and branch_id[:4] == agency_id[:4]
 
 
 class MobileStop(models.Model):

@@ -6,13 +6,12 @@ saved by staff is what the very next request sees.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, When
 
+from biblogin.common.agency_ids import agency_id_clean, branch_id_clean
 from biblogin.registry.models import (
     Agency,
     AgencyStatus,
@@ -23,9 +22,12 @@ from biblogin.registry.models import (
     OrderUserParameterType,
     UserIdKind,
 )
-from biblogin.registry.municipalities import MUNICIPALITIES
+from biblogin.registry.search import agency_pks_ranked
 
+# R-VIP-1: an invisible agency is accepted when named by its ID (login, borrower check, claims)
+# but listed nowhere (the library search); a deleted one is neither, for anybody.
 _VISIBLE_STATUSES = (AgencyStatus.ACTIVE, AgencyStatus.INVISIBLE)
+_LISTED_STATUSES = (AgencyStatus.ACTIVE,)
 
 # Short forms used in URLs of the login platform (R-LOGIN-3 ``agencytype=folk|forsk``).
 _AGENCY_TYPE_ALIASES = {
@@ -47,46 +49,27 @@ _ALL_ID_TYPES = {*_ID_PARAMETER_TYPES, OrderUserParameterType.USER_ID}
 _STOPS_IN_ORDER = Prefetch("mobile_stops", queryset=MobileStop.objects.order_by("position", "id"))
 
 
-def _clean_agency_id(agency_id: object) -> str | None:
-    """Return the agency ID trimmed if it is six ASCII digits, else None (it names nothing)."""
-    if not isinstance(agency_id, str):
-        return None
-    agency_id = agency_id.strip()
-    if len(agency_id) != 6 or not (agency_id.isascii() and agency_id.isdigit()):
-        return None
-    return agency_id
-
-
 def agency_get(*, agency_id: str) -> Agency | None:
     """Return the active or invisible agency with this ID; deleted and unknown give None."""
-    cleaned = _clean_agency_id(agency_id)
+    cleaned = agency_id_clean(agency_id)
     if cleaned is None:
         return None
     return Agency.objects.filter(agency_id=cleaned, status__in=_VISIBLE_STATUSES).first()
 
 
-def agencies_get_many(*, agency_ids: list[str]) -> list[Agency]:
-    """Return the active or invisible agencies among these IDs, in the order given."""
+def agencies_get_many(*, agency_ids: list[str], with_branches: bool = False) -> list[Agency]:
+    """Return the active or invisible agencies among these IDs, in the order given.
+
+    ``with_branches``: their branches (``agency.branches.all()``, by ID) and stops in two queries.
+    """
     wanted = [a for a in dict.fromkeys(agency_ids) if isinstance(a, str)]
-    found = {
-        a.agency_id: a
-        for a in Agency.objects.filter(agency_id__in=wanted, status__in=_VISIBLE_STATUSES)
-    }
+    agencies = Agency.objects.filter(agency_id__in=wanted, status__in=_VISIBLE_STATUSES)
+    if with_branches:
+        agencies = agencies.prefetch_related(
+            Prefetch("branches", queryset=Branch.objects.prefetch_related(_STOPS_IN_ORDER))
+        )
+    found = {a.agency_id: a for a in agencies}
     return [found[a] for a in wanted if a in found]
-
-
-_DANISH_LETTERS = str.maketrans({"å": "aa", "æ": "ae", "ø": "oe"})
-
-
-# A pure function of its text (not of registry data), so remembering results can never be stale.
-@lru_cache(maxsize=16384)
-def _fold(text: str) -> str:
-    """Fold text for matching: case, Danish letters (å = aa, Århus = Aarhus) and accents."""
-    text = text.casefold().translate(_DANISH_LETTERS)
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def agencies_search(
@@ -95,15 +78,17 @@ def agencies_search(
     agency_type: str | None = None,
     service_requester: str | None = None,
     borrower_check_only: bool = False,
+    limit: int | None = None,
 ) -> list[Agency]:
-    """Return active agencies matching every word of the query by name, alias, municipality or ID.
+    """Return the listed agencies matching every word of the query, best first (``search``).
 
-    R-LOGIN-3 / R-VIP-3 / R-VIP-4: with ``service_requester`` only agencies that allow borrower
-    check and have opted that requester in; with ``borrower_check_only`` only those allowing it.
-    Matching is done in Python on folded text so that it is case-insensitive for Danish letters on
-    SQLite as on PostgreSQL; the registry holds a few thousand agencies at most.
+    The one library search of the login platform's picker (R-LOGIN-3) and the portal's "Log ind"
+    (R-PORTAL-1). Only active agencies are listed: an invisible one is found by neither, yet
+    both accept it when named by its ID (``agency_get``, R-VIP-1). R-VIP-3 / R-VIP-4: with
+    ``service_requester`` only agencies that allow borrower check and have opted that requester
+    in; with ``borrower_check_only`` only those allowing it.
     """
-    agencies = Agency.objects.filter(status=AgencyStatus.ACTIVE)
+    agencies = Agency.objects.filter(status__in=_LISTED_STATUSES)
     if agency_type:
         wanted_type = _AGENCY_TYPE_ALIASES.get(agency_type.strip().lower(), agency_type.strip())
         if wanted_type not in AgencyType.values:
@@ -114,52 +99,26 @@ def agencies_search(
     if service_requester is not None:
         agencies = agencies.filter(borrower_check_services__name=service_requester)
 
-    pks = _ranked_matches(agencies, query)
+    pks = agency_pks_ranked(agencies=agencies, query=query)
+    if limit is not None:
+        pks = pks[: max(limit, 0)]
     by_pk = Agency.objects.in_bulk(pks)
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
 def agency_pks_matching(*, query: str) -> list[int]:
     """Return the pks of agencies of any status matching the query (the staff UI's search)."""
-    return _ranked_matches(Agency.objects.all(), query)
+    return agency_pks_ranked(agencies=Agency.objects.all(), query=query)
 
 
-def _ranked_matches(agencies: QuerySet[Agency], query: str) -> list[int]:
-    tokens = [_fold(t) for t in (query or "")[:200].split()]
-    tokens = [t for t in tokens if t]
-    joined = " ".join(tokens)
-    rows = agencies.values_list("pk", "agency_id", "name", "aliases", "municipality_no")
-    if not tokens:
-        return [pk for pk, *_rest in sorted(rows, key=lambda row: _fold(row[2]))]
-    ranked: list[tuple[int, str, int]] = []
-    for pk, agency_id, name, aliases, municipality_no in rows:
-        folded_name = _fold(name)
-        words = [folded_name, *(_fold(a) for a in aliases.split(",") if a.strip())]
-        if municipality_no in MUNICIPALITIES:
-            words.append(_fold(MUNICIPALITIES[municipality_no]))
-        if not all(_token_matches(t, agency_id, municipality_no, words) for t in tokens):
-            continue
-        # Best first: the exact ID, then names starting with the query, then the rest.
-        if joined == agency_id:
-            rank = 0
-        elif joined and folded_name.startswith(joined):
-            rank = 1
-        else:
-            rank = 2
-        ranked.append((rank, folded_name, pk))
-    ranked.sort()
-    return [pk for _, _, pk in ranked]
-
-
-def _token_matches(
-    token: str, agency_id: str, municipality_no: int | None, words: list[str]
-) -> bool:
-    if token.isdigit():
-        if agency_id.startswith(token):
-            return True
-        if municipality_no is not None and len(token) <= 3 and int(token) == municipality_no:
-            return True
-    return any(token in w for w in words)
+def agency_ids_delivering_to_culr(*, agency_ids: Iterable[str]) -> set[str]:
+    """Return which of these agencies (any status) deliver their borrowers to CULR (R-VIP-2)."""
+    wanted = {a for a in agency_ids if isinstance(a, str)}
+    return set(
+        Agency.objects.filter(agency_id__in=wanted, culr_sync=True).values_list(
+            "agency_id", flat=True
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -213,22 +172,24 @@ def agency_order_user_parameters(*, agency: Agency) -> list[OrderUserField]:
 
 def branch_get(*, branch_id: str) -> Branch | None:
     """Return the branch with this ID if its agency is not deleted, with its stops."""
-    if not isinstance(branch_id, str) or not branch_id.strip():
+    cleaned = branch_id_clean(branch_id)
+    if cleaned is None:
         return None
     return (
         Branch.objects.select_related("agency")
         .prefetch_related(_STOPS_IN_ORDER)
-        .filter(branch_id=branch_id.strip(), agency__status__in=_VISIBLE_STATUSES)
+        .filter(branch_id=cleaned, agency__status__in=_VISIBLE_STATUSES)
         .first()
     )
 
 
 def branch_agency_id(*, branch_id: str) -> str | None:
     """Return the agency ID of this branch if its agency is not deleted (as ``branch_get``)."""
-    if not isinstance(branch_id, str) or not branch_id.strip():
+    cleaned = branch_id_clean(branch_id)
+    if cleaned is None:
         return None
     return (
-        Branch.objects.filter(branch_id=branch_id.strip(), agency__status__in=_VISIBLE_STATUSES)
+        Branch.objects.filter(branch_id=cleaned, agency__status__in=_VISIBLE_STATUSES)
         .values_list("agency__agency_id", flat=True)
         .first()
     )
@@ -273,7 +234,7 @@ def agency_get_with_licence(
     *, agency_id: str, service_requester: str
 ) -> tuple[Agency | None, bool]:
     """``agency_get`` and ``agency_is_licensed_for`` in one query (the borrower check's rules)."""
-    cleaned = _clean_agency_id(agency_id)
+    cleaned = agency_id_clean(agency_id)
     if cleaned is None:
         return None, False
     licence = Agency.borrower_check_services.through.objects.filter(
@@ -297,26 +258,23 @@ def agency_user_id_kinds(*, agency: Agency) -> list[str]:
 
 
 def agency_home_for_municipality(*, municipality_no: int) -> Agency | None:
-    """Return the public library of a municipality (R-LOGIN-6), ``7<municipality:03d>00``."""
-    if not isinstance(municipality_no, int) or isinstance(municipality_no, bool):
+    """Return the home library of a municipality's residents (R-LOGIN-6, R-PORTAL-10).
+
+    The one rule of "home library": the municipality's public library in the registry, the
+    conventional ``7<municipality:03d>00`` first (``_home_agency_id``); not a computed ID.
+    """
+    if not _is_municipality_no(municipality_no):
         return None
-    return (
-        Agency.objects.filter(
+    candidates = {
+        a.agency_id: a
+        for a in Agency.objects.filter(
             agency_type=AgencyType.FOLKEBIBLIOTEK,
             municipality_no=municipality_no,
             status__in=_VISIBLE_STATUSES,
         )
-        .order_by(
-            # The conventional ID first, should a municipality ever have two (one being phased out).
-            Case(
-                When(Q(agency_id=f"7{municipality_no:03d}00"), then=0),
-                default=1,
-                output_field=IntegerField(),
-            ),
-            "agency_id",
-        )
-        .first()
-    )
+    }
+    home = _home_agency_id(municipality_no, candidates)
+    return candidates[home] if home is not None else None
 
 
 @dataclass(frozen=True)
@@ -342,7 +300,7 @@ class AgencyLookup:
 
     def agency(self, agency_id: str) -> AgencyFacts | None:
         """Return what ``agency_get`` would: the visible agency with this ID, else None."""
-        cleaned = _clean_agency_id(agency_id)
+        cleaned = agency_id_clean(agency_id)
         if cleaned is None:
             return None
         if cleaned not in self.asked_ids:
@@ -362,11 +320,10 @@ class AgencyLookup:
 
         What ``branch_get(branch_id=agency_id)`` gives when its agency has exactly that ID.
         """
-        if _clean_agency_id(agency_id) != agency_id:
-            # Untrimmed or not six digits: only data outside the validators could match, so ask
-            # the branch table as branch_get would rather than guess.
-            owner = branch_agency_id(branch_id=agency_id)
-            return agency_id.strip() if owner is not None and owner == agency_id else None
+        if agency_id_clean(agency_id) != agency_id:
+            # Untrimmed or not six digits: branch_get would find a branch whose agency has the
+            # trimmed ID, never one whose agency has this very (malformed) ID.
+            return None
         facts = self.agency(agency_id)
         return agency_id if facts is not None and facts.has_main_branch else None
 
@@ -383,7 +340,7 @@ def agency_lookup(
     Answers as ``agency_get``, ``branch_get`` (the branch with the agency's own ID) and
     ``agency_home_for_municipality`` would. A fresh read on each call (R-VIP-11).
     """
-    ids = frozenset(c for c in map(_clean_agency_id, agency_ids) if c is not None)
+    ids = frozenset(c for c in map(agency_id_clean, agency_ids) if c is not None)
     municipalities = {m for m in municipality_nos if m is not None and _is_municipality_no(m)}
     if not ids and not municipalities:
         return AgencyLookup(agencies={}, homes={}, asked_ids=ids)
@@ -415,6 +372,6 @@ def agency_lookup(
 
 
 def _home_agency_id(municipality_no: int, agency_ids: Iterable[str]) -> str | None:
-    # agency_home_for_municipality's order: the conventional ID first, then by ID.
+    # The conventional ID first, should a municipality ever have two (one being phased out).
     conventional = f"7{municipality_no:03d}00"
     return min(agency_ids, key=lambda a: (a != conventional, a), default=None)

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from django.utils.translation import gettext as _
 
+from biblogin.common.agency_ids import agency_id_parse
 from biblogin.common.cpr_crypto import keyed_hash
 from biblogin.common.errors import ApplicationError
 
-_AGENCY_ID = re.compile(r"[0-9]{6}")
 _USER_ID_MAX_LENGTH = 254
-
-
-def parse_agency_id(value: object) -> str:
-    """Return a 6-digit agency ID, else raise."""
-    agency_id = value.strip() if isinstance(value, str) else ""
-    if not _AGENCY_ID.fullmatch(agency_id):
-        raise ApplicationError(
-            _("Ugyldigt biblioteksnummer: det skal være 6 cifre."), code="invalid_agency_id"
-        )
-    return agency_id
 
 
 def parse_guid(value: object) -> uuid.UUID:
@@ -44,7 +33,7 @@ def _user_id(value: object) -> str:
 def link_user_key(*, agency_id: str, user_id: str) -> str:
     """Key of a user ID at an agency for "don't ask again"; e-mail IDs ignore case."""
     return keyed_hash(
-        f"{parse_agency_id(agency_id)}\x00{_user_id(user_id).casefold()}",
+        f"{agency_id_parse(agency_id)}\x00{_user_id(user_id).casefold()}",
         purpose="userdata-link-offer",
     )
 
@@ -52,5 +41,5 @@ def link_user_key(*, agency_id: str, user_id: str) -> str:
 def local_id_key(*, agency_id: str, local_id: str) -> str:
     """Key of a CULR local ID at an agency, exactly as CULR stores it."""
     return keyed_hash(
-        f"{parse_agency_id(agency_id)}\x00{_user_id(local_id)}", purpose="userdata-portal-link"
+        f"{agency_id_parse(agency_id)}\x00{_user_id(local_id)}", purpose="userdata-portal-link"
     )

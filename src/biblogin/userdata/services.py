@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
-from biblogin.common.errors import ApplicationError
+from biblogin.common.agency_ids import agency_id_parse, branch_id_parse
 from biblogin.patrons.models import AccountIdType
 from biblogin.patrons.selectors import accounts_for_patron, patron_get_by_guid
 from biblogin.patrons.services import account_delete
-from biblogin.registry.models import Agency
-from biblogin.userdata.keys import link_user_key, local_id_key, parse_agency_id, parse_guid
+from biblogin.registry.selectors import agency_ids_delivering_to_culr
+from biblogin.userdata.keys import link_user_key, local_id_key, parse_guid
 from biblogin.userdata.models import LinkOfferOptOut, PortalLink, Profile
 
 logger = logging.getLogger(__name__)
 
 # R-PORTAL-5: "Spørg ikke igen" lasts 90 days.
 LINK_OFFER_OPT_OUT_DAYS = 90
-_BRANCH_ID = re.compile(r"[0-9]{6}")
 
 
 @dataclass(frozen=True)
@@ -64,9 +61,7 @@ def profile_login_record(
 @transaction.atomic
 def profile_favourite_pickup_set(*, profile: Profile, branch_id: str | None) -> Profile:
     """Store the favourite pickup branch (None clears it); the caller has checked it is allowed."""
-    value = (branch_id or "").strip()
-    if value and not _BRANCH_ID.fullmatch(value):
-        raise ApplicationError(_("Ugyldigt afhentningssted."), code="invalid_branch")
+    value = branch_id_parse(branch_id) if (branch_id or "").strip() else ""
     Profile.objects.filter(pk=profile.pk).update(
         favourite_pickup_branch_id=value, updated_at=timezone.now()
     )
@@ -77,7 +72,7 @@ def profile_favourite_pickup_set(*, profile: Profile, branch_id: str | None) -> 
 @transaction.atomic
 def portal_link_record(*, profile: Profile, agency_id: str, local_id: str) -> PortalLink:
     """Remember that this profile linked (agency, local ID) through the portal (R-PORTAL-19)."""
-    agency = parse_agency_id(agency_id)
+    agency = agency_id_parse(agency_id)
     key = local_id_key(agency_id=agency, local_id=local_id)
     # The account now belongs to this profile's patron only: a link recorded by another
     # profile (the account was moved, R-PORTAL-6) is no longer that profile's to delete.
@@ -91,7 +86,7 @@ def portal_link_record(*, profile: Profile, agency_id: str, local_id: str) -> Po
 @transaction.atomic
 def portal_links_forget(*, agency_id: str, local_id: str) -> int:
     """Forget every profile's record of the link (agency, local ID), e.g. after an unlink."""
-    agency = parse_agency_id(agency_id)
+    agency = agency_id_parse(agency_id)
     key = local_id_key(agency_id=agency, local_id=local_id)
     deleted, _rows = PortalLink.objects.filter(agency_id=agency, local_id_hash=key).delete()
     return deleted
@@ -102,7 +97,7 @@ def link_offer_opt_out(
     *, agency_id: str, user_id: str, now: dt.datetime | None = None
 ) -> LinkOfferOptOut:
     """Do not offer linking to (agency, user ID) for 90 days, in any browser (R-PORTAL-5)."""
-    agency = parse_agency_id(agency_id)
+    agency = agency_id_parse(agency_id)
     at = now or timezone.now()
     opt_out, _created = LinkOfferOptOut.objects.update_or_create(
         agency_id=agency,
@@ -131,11 +126,7 @@ def profile_delete(*, profile: Profile) -> ProfileDeletion:
     removed: list[str] = []
     patron = patron_get_by_guid(guid=guid, include_inactive=True)
     if patron is not None and made:
-        delivering = set(
-            Agency.objects.filter(
-                agency_id__in={agency for agency, _key in made}, culr_sync=True
-            ).values_list("agency_id", flat=True)
-        )
+        delivering = agency_ids_delivering_to_culr(agency_ids={agency for agency, _key in made})
         for account in accounts_for_patron(patron=patron):
             if account.id_type != AccountIdType.LOCAL or account.agency_id in delivering:
                 continue

@@ -20,7 +20,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from biblogin.integrations.mitid_broker.assurance import NSIS_LOA_SUBSTANTIAL
+from biblogin.common.assurance import NSIS_SUBSTANTIAL
 from biblogin.integrations.mitid_broker.client import MitIDClient, MitIDConfig
 from biblogin.integrations.mitid_broker.metadata import BrokerMetadataCache
 
@@ -72,7 +72,7 @@ class FakeBroker:
         self.person: dict[str, Any] = {
             "dk.cpr": "1503851234",
             "name": "Anna Andersen",
-            "loa": NSIS_LOA_SUBSTANTIAL,
+            "loa": NSIS_SUBSTANTIAL,
         }
         # Bend the ID token: claims merged over the honest ones (DROP removes), header extras,
         # or a function over the finished compact token.

@@ -6,15 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biblogin.common.cpr import normalise_cpr
-from biblogin.integrations.mitid_broker.assurance import (
-    NSIS_LOA_HIGH,
-    NSIS_LOA_LOW,
-    NSIS_LOA_ORDER,
-    NSIS_LOA_SUBSTANTIAL,
-    nsis_loa_at_least,
-    nsis_loa_from_claim,
+from biblogin.common.assurance import (
+    ACR_PIN,
+    NSIS_HIGH,
+    NSIS_LEVELS,
+    NSIS_LOW,
+    NSIS_SUBSTANTIAL,
+    acr_satisfies,
 )
+from biblogin.common.cpr import normalise_cpr
+from biblogin.integrations.mitid_broker.assurance import nsis_loa_from_claim
 from biblogin.integrations.mitid_broker.demo_identities import (
     DEMO_MITID_IDENTITIES,
     demo_mitid_identity_get,
@@ -24,18 +25,18 @@ from biblogin.integrations.mitid_broker.demo_identities import (
 @pytest.mark.parametrize(
     ("value", "level"),
     [
-        ("https://data.gov.dk/concept/core/nsis/loa/Low", NSIS_LOA_LOW),
-        ("https://data.gov.dk/concept/core/nsis/loa/Substantial", NSIS_LOA_SUBSTANTIAL),
-        ("https://data.gov.dk/concept/core/nsis/loa/High", NSIS_LOA_HIGH),
-        ("http://eidas.europa.eu/LoA/substantial", NSIS_LOA_SUBSTANTIAL),
-        ("substantial", NSIS_LOA_SUBSTANTIAL),
-        ("Betydelig", NSIS_LOA_SUBSTANTIAL),
-        ("Høj", NSIS_LOA_HIGH),
-        ("urn:level:high", NSIS_LOA_HIGH),
-        (None, NSIS_LOA_LOW),
-        ("", NSIS_LOA_LOW),
-        ("Higher", NSIS_LOA_LOW),
-        (3, NSIS_LOA_LOW),
+        ("https://data.gov.dk/concept/core/nsis/loa/Low", NSIS_LOW),
+        ("https://data.gov.dk/concept/core/nsis/loa/Substantial", NSIS_SUBSTANTIAL),
+        ("https://data.gov.dk/concept/core/nsis/loa/High", NSIS_HIGH),
+        ("http://eidas.europa.eu/LoA/substantial", NSIS_SUBSTANTIAL),
+        ("substantial", NSIS_SUBSTANTIAL),
+        ("Betydelig", NSIS_SUBSTANTIAL),
+        ("Høj", NSIS_HIGH),
+        ("urn:level:high", NSIS_HIGH),
+        (None, NSIS_LOW),
+        ("", NSIS_LOW),
+        ("Higher", NSIS_LOW),
+        (3, NSIS_LOW),
     ],
 )
 def test_broker_level_maps_to_the_nsis_uri(value, level):
@@ -45,16 +46,19 @@ def test_broker_level_maps_to_the_nsis_uri(value, level):
 
 @given(st.one_of(st.text(), st.none(), st.integers(), st.lists(st.text())))
 def test_any_claim_value_maps_to_one_of_the_three_levels(value):
-    assert nsis_loa_from_claim(value) in NSIS_LOA_ORDER
+    assert nsis_loa_from_claim(value) in NSIS_LEVELS
 
 
 def test_levels_are_ordered_and_unknown_levels_are_never_lenient():
     """R-LOGIN-10: Substantial meets Substantial and Low does not; unknown requirement = High."""
-    assert nsis_loa_at_least(NSIS_LOA_HIGH, NSIS_LOA_SUBSTANTIAL)
-    assert nsis_loa_at_least(NSIS_LOA_SUBSTANTIAL, NSIS_LOA_SUBSTANTIAL)
-    assert not nsis_loa_at_least(NSIS_LOA_LOW, NSIS_LOA_SUBSTANTIAL)
-    assert not nsis_loa_at_least("something", NSIS_LOA_SUBSTANTIAL)
-    assert not nsis_loa_at_least(NSIS_LOA_SUBSTANTIAL, "something")
+    assert acr_satisfies(NSIS_HIGH, NSIS_SUBSTANTIAL)
+    assert acr_satisfies(NSIS_SUBSTANTIAL, NSIS_SUBSTANTIAL)
+    assert not acr_satisfies(NSIS_LOW, NSIS_SUBSTANTIAL)
+    assert not acr_satisfies(ACR_PIN, NSIS_LOW)  # a PIN is below every MitID level
+    assert not acr_satisfies("something", NSIS_SUBSTANTIAL)
+    assert not acr_satisfies("something", NSIS_LOW)
+    assert not acr_satisfies(NSIS_SUBSTANTIAL, "something")
+    assert acr_satisfies("something", None)  # nothing required
 
 
 def test_demo_identities_are_the_eight_demo_persons_with_real_cprs():
@@ -64,7 +68,7 @@ def test_demo_identities_are_the_eight_demo_persons_with_real_cprs():
     assert len({i.cpr for i in DEMO_MITID_IDENTITIES}) == 8
     for identity in DEMO_MITID_IDENTITIES:
         assert normalise_cpr(identity.cpr) == identity.cpr
-        assert identity.loa == NSIS_LOA_SUBSTANTIAL
+        assert identity.loa == NSIS_SUBSTANTIAL
         assert identity.cpr not in repr(identity)
     assert demo_mitid_identity_get(sub="frederik").cpr == "0505054240"
     with pytest.raises(KeyError):
@@ -76,5 +80,5 @@ def test_demo_identity_claims_use_the_configured_names():
     assert anna.claims(cpr_claim="cprNumberIdentifier", loa_claim="loa") == {
         "cprNumberIdentifier": "1503851234",
         "name": "Anna Andersen",
-        "loa": NSIS_LOA_SUBSTANTIAL,
+        "loa": NSIS_SUBSTANTIAL,
     }

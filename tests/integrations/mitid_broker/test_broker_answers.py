@@ -15,10 +15,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from biblogin.integrations.mitid_broker.assurance import (
-    NSIS_LOA_HIGH,
-    NSIS_LOA_LOW,
-    NSIS_LOA_SUBSTANTIAL,
+from biblogin.common.assurance import (
+    NSIS_HIGH,
+    NSIS_LOW,
+    NSIS_SUBSTANTIAL,
 )
 from biblogin.integrations.mitid_broker.client import MitIDClient, MitIDIdentity
 from biblogin.integrations.mitid_broker.errors import (
@@ -60,7 +60,7 @@ def test_honest_broker_gives_the_identity(fake_broker):
     identity = log_in(fake_broker)
     assert identity.cpr == "1503851234"
     assert identity.name == "Anna Andersen"
-    assert identity.loa == NSIS_LOA_SUBSTANTIAL
+    assert identity.loa == NSIS_SUBSTANTIAL
     assert identity.subject == fake_broker.subject
     assert abs(identity.auth_time - (time.time() - 5)) < 5  # auth_time, not iat
 
@@ -217,7 +217,7 @@ def test_cpr_only_in_userinfo_is_used(fake_broker):
     assert (identity.cpr, identity.name, identity.loa) == (
         "1503851234",
         "Anna Andersen",
-        NSIS_LOA_SUBSTANTIAL,
+        NSIS_SUBSTANTIAL,
     )
     assert fake_broker.count("/userinfo") == 1
 
@@ -243,13 +243,13 @@ def test_userinfo_about_someone_else_is_refused(fake_broker):
 @pytest.mark.parametrize(
     ("claims", "level"),
     [
-        ({"loa": NSIS_LOA_HIGH}, NSIS_LOA_HIGH),
-        ({"loa": "Substantial"}, NSIS_LOA_SUBSTANTIAL),
-        ({"loa": "http://eidas.europa.eu/LoA/high"}, NSIS_LOA_HIGH),
-        ({"loa": DROP, "acr": NSIS_LOA_HIGH}, NSIS_LOA_HIGH),
-        ({"loa": DROP}, NSIS_LOA_LOW),
-        ({"loa": "platinum"}, NSIS_LOA_LOW),
-        ({"loa": ["High"]}, NSIS_LOA_LOW),
+        ({"loa": NSIS_HIGH}, NSIS_HIGH),
+        ({"loa": "Substantial"}, NSIS_SUBSTANTIAL),
+        ({"loa": "http://eidas.europa.eu/LoA/high"}, NSIS_HIGH),
+        ({"loa": DROP, "acr": NSIS_HIGH}, NSIS_HIGH),
+        ({"loa": DROP}, NSIS_LOW),
+        ({"loa": "platinum"}, NSIS_LOW),
+        ({"loa": ["High"]}, NSIS_LOW),
     ],
     ids=str,
 )
@@ -263,7 +263,7 @@ def test_assurance_level_maps_to_nsis_uri_and_missing_is_low(fake_broker, claims
 def test_loa_claim_name_follows_the_setting(fake_broker):
     fake_broker.person = {"dk.cpr": "1503851234", "https://data.gov.dk/model/core/eid/loa": "High"}
     client = fake_broker.client(loa_claim="https://data.gov.dk/model/core/eid/loa")
-    assert log_in(fake_broker, client).loa == NSIS_LOA_HIGH
+    assert log_in(fake_broker, client).loa == NSIS_HIGH
 
 
 def test_name_from_given_and_family_name(fake_broker):
@@ -410,9 +410,7 @@ def test_start_refuses_programming_errors(fake_broker, bad):
 
 def test_identity_repr_masks_the_cpr():
     """R-CULR-5: the CPR never appears in full in logs or tracebacks."""
-    identity = MitIDIdentity(
-        cpr="1503851234", name="Anna", loa=NSIS_LOA_HIGH, subject="s", auth_time=1
-    )
+    identity = MitIDIdentity(cpr="1503851234", name="Anna", loa=NSIS_HIGH, subject="s", auth_time=1)
     assert "1503851234" not in repr(identity)
     assert "1503851234" not in str(identity)
     assert "150385-XXXX" in repr(identity)

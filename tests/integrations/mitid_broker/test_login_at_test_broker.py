@@ -15,7 +15,7 @@ import httpx
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from biblogin.integrations.mitid_broker.assurance import NSIS_LOA_LOW, NSIS_LOA_SUBSTANTIAL
+from biblogin.common.assurance import NSIS_LOW, NSIS_SUBSTANTIAL
 from biblogin.integrations.mitid_broker.client import (
     MitIDClient,
     MitIDConfig,
@@ -68,7 +68,7 @@ def test_anna_logs_in_at_the_broker_and_comes_back_with_her_cpr_at_substantial(m
     assert identity == MitIDIdentity(
         cpr="1503851234",
         name="Anna Andersen",
-        loa=NSIS_LOA_SUBSTANTIAL,
+        loa=NSIS_SUBSTANTIAL,
         subject="anna",
         auth_time=identity.auth_time,
     )
@@ -83,7 +83,7 @@ def test_every_demo_person_logs_in_with_their_own_cpr(mitid_settings, person: De
     assert (identity.cpr, identity.name, identity.loa) == (
         person.cpr,
         person.name,
-        NSIS_LOA_SUBSTANTIAL,
+        NSIS_SUBSTANTIAL,
     )
 
 
@@ -92,7 +92,7 @@ def test_authorization_request_uses_pkce_s256_state_nonce_and_passes_acr_and_pro
 ):
     """R-LOGIN-10: a step-up asks the broker for the level; RFC 9700: PKCE S256, state, nonce."""
     url, kept = mitid_authorization_start(
-        redirect_uri=MITID_TEST_REDIRECT_URI, acr_values=NSIS_LOA_SUBSTANTIAL, prompt="login"
+        redirect_uri=MITID_TEST_REDIRECT_URI, acr_values=NSIS_SUBSTANTIAL, prompt="login"
     )
     query = dict(httpx.URL(url).params)
     assert url.startswith(mitid_settings.issuer + "/oauth2/authorize?")
@@ -104,7 +104,7 @@ def test_authorization_request_uses_pkce_s256_state_nonce_and_passes_acr_and_pro
     assert query["code_challenge_method"] == "S256"
     assert query["code_challenge"] == create_s256_code_challenge(kept["code_verifier"])
     assert "code_verifier" not in query
-    assert query["acr_values"] == NSIS_LOA_SUBSTANTIAL
+    assert query["acr_values"] == NSIS_SUBSTANTIAL
     assert query["prompt"] == "login"
     assert set(kept) == {"state", "nonce", "code_verifier", "redirect_uri", "created_at", "issuer"}
     assert mitid_settings.client_secret not in url + json.dumps(kept)
@@ -290,7 +290,7 @@ def test_missing_assurance_level_counts_as_low(mitid_settings):
     """R-LOGIN-6: a level the broker does not state is never taken to be Substantial."""
     mitid_settings.person_put(sub="no-level", claims={"dk.cpr": "0207921235", "name": "Bo"})
     params, kept = login_as(mitid_settings, "no-level")
-    assert mitid_authorization_finish(params=params, kept=kept).loa == NSIS_LOA_LOW
+    assert mitid_authorization_finish(params=params, kept=kept).loa == NSIS_LOW
 
 
 @pytest.fixture(scope="module")

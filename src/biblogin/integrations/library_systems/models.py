@@ -10,9 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from biblogin.common.agency_ids import six_digits
 from biblogin.common.models import EncryptedCpr, TimeStampedModel
-
-six_digits = RegexValidator(r"^\d{6}$", _("Skal være 6 cifre."))
 
 
 class SimulatedSystem(TimeStampedModel):

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biblogin.common.agency_ids import is_agency_id
 from biblogin.common.cpr import normalise_cpr
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr
 from biblogin.common.errors import ApplicationError
@@ -34,18 +35,12 @@ from biblogin.integrations.library_systems.models import (
 )
 from biblogin.integrations.library_systems.pins import pin_hash
 
-_AGENCY_ID_LENGTH = 6
 _MAX_ID_LENGTH = 254
 _DEFAULT_PICKUP_DAYS = 7
 
 
 def _valid_agency_id(agency_id: str) -> str:
-    if not (
-        isinstance(agency_id, str)
-        and len(agency_id) == _AGENCY_ID_LENGTH
-        and agency_id.isascii()
-        and agency_id.isdigit()
-    ):
+    if not is_agency_id(agency_id):
         raise ApplicationError(_("Biblioteksnummeret skal være 6 cifre."), code="invalid_agency")
     return agency_id
 

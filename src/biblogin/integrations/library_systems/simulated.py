@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from biblogin.common.agency_ids import is_branch_id
 from biblogin.common.cpr_crypto import cpr_hash
 from biblogin.integrations.library_systems.models import (
     SimBorrower,
@@ -310,11 +311,7 @@ class SimulatedLibrarySystem:
             borrower = self._borrower_by_ref(borrower_ref)
             if _unusable(material_id) or len(material_id) > 100:
                 raise RequestRefused(_("Ukendt materiale."))
-            if pickup_branch_id and not (
-                len(pickup_branch_id) == 6
-                and pickup_branch_id.isascii()
-                and pickup_branch_id.isdigit()
-            ):
+            if pickup_branch_id and not is_branch_id(pickup_branch_id):
                 raise RequestRefused(_("Ukendt afhentningssted."))
             if borrower.blocked:
                 raise RequestRefused(_("Du er spærret og kan ikke reservere."))

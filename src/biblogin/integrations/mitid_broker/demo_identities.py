@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from biblogin.common.assurance import NSIS_SUBSTANTIAL
 from biblogin.common.cpr import mask_cpr
-from biblogin.integrations.mitid_broker.assurance import NSIS_LOA_SUBSTANTIAL
 
 
 @dataclass(frozen=True, repr=False)
@@ -15,7 +15,7 @@ class DemoMitIDIdentity:
     sub: str
     name: str
     cpr: str
-    loa: str = NSIS_LOA_SUBSTANTIAL
+    loa: str = NSIS_SUBSTANTIAL
 
     def __repr__(self) -> str:
         return (

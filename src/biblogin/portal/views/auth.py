@@ -17,9 +17,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+# R-LOGIN-10: Substantial makes the login platform ask for MitID (step-up).
+from biblogin.common.assurance import NSIS_SUBSTANTIAL
 from biblogin.common.errors import ApplicationError, NotFound
 from biblogin.portal import oidc_client
-from biblogin.portal.constants import ACR_SUBSTANTIAL, MITID_FRESH_SECONDS
+from biblogin.portal.constants import MITID_FRESH_SECONDS
 from biblogin.portal.forms import LibrarySearchForm
 from biblogin.portal.identity import (
     IDP_BORCHK,
@@ -72,6 +74,7 @@ from biblogin.portal.views.common import (
     safe_next,
 )
 from biblogin.registry.models import Agency
+from biblogin.registry.selectors import agency_get
 from biblogin.userdata.services import link_offer_opt_out, profile_login_record
 
 logger = logging.getLogger(__name__)
@@ -121,7 +124,7 @@ def home(request: HttpRequest) -> HttpResponse:
     identity = identity_of(request)
     linkable = False
     if identity is not None and not identity.is_profile:
-        agency = Agency.objects.filter(agency_id=identity.agency_id).first()
+        agency = agency_get(agency_id=identity.agency_id)
         linkable = agency is not None and agency_is_linkable_ffu(agency=agency)
     return page(request, "portal/home.html", {"linkable": linkable})
 
@@ -311,7 +314,7 @@ def _session_user_at_linkable_ffu(request: HttpRequest) -> tuple[Identity, Agenc
     identity = identity_of(request)
     if identity is None or identity.is_profile or identity.idp != IDP_BORCHK:
         return None
-    agency = Agency.objects.filter(agency_id=identity.agency_id).first()
+    agency = agency_get(agency_id=identity.agency_id)
     if agency is None or not agency_is_linkable_ffu(agency=agency) or not identity.user_id:
         return None
     return identity, agency
@@ -332,7 +335,7 @@ def link_offer(request: HttpRequest) -> HttpResponse:
             return login_redirect(
                 request,
                 purpose=PURPOSE_LINK,
-                params={"idp": "mitid", "acr_values": ACR_SUBSTANTIAL, "prompt": "login"},
+                params={"idp": "mitid", "acr_values": NSIS_SUBSTANTIAL, "prompt": "login"},
                 data={
                     "agency_id": agency.agency_id,
                     "user_id": seal(identity.user_id),
@@ -395,7 +398,7 @@ def linked(request: HttpRequest) -> HttpResponse:
             return login_redirect(
                 request,
                 purpose=PURPOSE_LOGIN,
-                params={"idp": "mitid", "acr_values": ACR_SUBSTANTIAL},
+                params={"idp": "mitid", "acr_values": NSIS_SUBSTANTIAL},
             )
         if choice == "unlink":
             ffu_unlink(agency_id=agency.agency_id, library_user_id=identity.user_id)
@@ -454,7 +457,7 @@ def _finish_add_library_login(
         purpose=PURPOSE_ADD_LIBRARY_MITID,
         params={
             "idp": "mitid",
-            "acr_values": ACR_SUBSTANTIAL,
+            "acr_values": NSIS_SUBSTANTIAL,
             "max_age": str(MITID_FRESH_SECONDS),
         },
     )

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from biblogin.portal.identity import Identity
 from biblogin.portal.session import portal_logout
-from biblogin.registry.models import Agency
+from biblogin.registry.selectors import agency_get
 from biblogin.userdata.models import Profile
 from biblogin.userdata.selectors import profile_get
 
@@ -27,7 +27,7 @@ def identity_of(request: HttpRequest) -> Identity | None:
 
 
 def agency_name(agency_id: str) -> str:
-    agency = Agency.objects.filter(agency_id=agency_id).only("name").first()
+    agency = agency_get(agency_id=agency_id)
     return agency.name if agency else agency_id
 
 
