@@ -37,7 +37,7 @@ is_branch_id = is_agency_id
 
 def agency_id_clean(value: object) -> str | None:
     """Return the trimmed agency ID if it is six ASCII digits, else None (it names nothing)."""
-    if not isinstance(value, str) or len(value) > 64:
+    if not isinstance(value, str):
         return None
     value = value.strip()
     return value if is_agency_id(value) else None

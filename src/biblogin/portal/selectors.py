@@ -128,8 +128,8 @@ def agencies_search(*, query: str) -> list[AgencyGroup]:
     return [g for g in groups if g.agencies]
 
 
-def agency_get_active(*, agency_id: str) -> Agency | None:
-    """Return the active agency with this ID, if any (e.g. the last library used)."""
+def agency_get_choosable(*, agency_id: str) -> Agency | None:
+    """Return the agency with this ID if a user may choose it, else None (the last library used)."""
     try:
         return agency_get_for_login(agency_id=agency_id)
     except NotFound:

@@ -35,7 +35,7 @@ from biblogin.portal.selectors import (
     LoginEntry,
     NextStep,
     agencies_search,
-    agency_get_active,
+    agency_get_choosable,
     agency_is_linkable_ffu,
     login_entry_decide,
     login_next_step,
@@ -136,7 +136,7 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LibrarySearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     ordering = request.GET.get("bestilling") == "1"
-    last = agency_get_active(agency_id=request.COOKIES.get(LAST_LIBRARY_COOKIE, ""))
+    last = agency_get_choosable(agency_id=request.COOKIES.get(LAST_LIBRARY_COOKIE, ""))
     next_path = safe_next(request, request.GET.get("next")) or ""
     carry = {k: v for k, v in (("next", next_path), ("bestilling", "1" if ordering else "")) if v}
     return page(
