@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.utils.translation import gettext
 
 
-class LabelledTabularInline(admin.TabularInline):  # type: ignore[type-arg]
+class LabelledTabularInline(admin.TabularInline):
     def get_formset(self, request: Any, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         base_form = formset.form
