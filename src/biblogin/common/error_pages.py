@@ -62,8 +62,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     )
 
 
-def _template(request: HttpRequest) -> str:
-    path = request.path or "/"
+def _template(path: str) -> str:
     return "login/error.html" if path.startswith(LOGIN_PLATFORM_PREFIXES) else "portal/error.html"
 
 
@@ -73,10 +72,12 @@ def _rendered(
     status: int,
     context: dict[str, Any],
     plain: Callable[[], HttpResponse],
+    look_of: str | None = None,
 ) -> HttpResponse:
     """The page in the look of the path's part of the site; the plain page should that fail."""
     try:
-        html = render_to_string(_template(request), {"status": status, **context}, request)
+        template = _template(look_of or request.path or "/")
+        html = render_to_string(template, {"status": status, **context}, request)
     except Exception:  # an error page must never become a 500
         log.exception("error page %s could not be rendered", status)
         return plain()
@@ -104,6 +105,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a form from an old page (or another site) was refused."""
+    page_of_form = _page_of_form(request)
     return _rendered(
         request,
         status=403,
@@ -114,9 +116,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
                 "os. Der er ikke sket noget. Hent siden igen, og prøv en gang til."
             ),
             # The page the form was on (else the form's address): again, with a fresh token.
-            "retry_url": _page_of_form(request),
-            "csrf": True,
+            "retry_url": page_of_form,
         },
+        # The look of the page the form was on (the language switch posts to /i18n/).
+        look_of=page_of_form,
         plain=lambda: _page(
             status=403,
             title_da="Siden var for gammel",
