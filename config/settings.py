@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "biblogin.common.middleware.RejectHostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Inside the locale middleware: the 405 page speaks the user's language.
+    "biblogin.common.error_pages.MethodNotAllowedPageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -119,6 +121,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One form layout for the portal and the login pages (biblogin.common.forms).
+FORM_RENDERER = "biblogin.common.forms.FormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -196,6 +201,11 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 3600
+# A shared library PC: the session cookies of the login platform and the portal end when the
+# browser closes (0: they last SESSION_COOKIE_AGE), and a portal login ends after this many
+# minutes without a page of the portal (sliding; biblogin.portal.session).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("BIBLOGIN_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+PORTAL_SESSION_IDLE_SECONDS = int(os.environ.get("BIBLOGIN_PORTAL_IDLE_MINUTES", "30")) * 60
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -215,6 +225,8 @@ if SECURE_COOKIES:
         *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
         *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
     ]
+# A refused form gets a page of ours (403, in the look of the path's part of the site).
+CSRF_FAILURE_VIEW = "biblogin.common.error_pages.csrf_failure"
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("BIBLOGIN_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

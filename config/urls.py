@@ -17,6 +17,9 @@ urlpatterns = [
     path("", include("biblogin.portal.urls")),
 ]
 
-# R-SEC-3: error pages that never parse the body again (Django's run the CSRF check, which does).
+# R-SEC-3: error pages that never parse the body again (Django's run the CSRF check, which does),
+# in the look of the path's part of the site (login platform or portal); 405 and a failed CSRF
+# check get theirs from MethodNotAllowedPageMiddleware and CSRF_FAILURE_VIEW.
 handler400 = "biblogin.common.error_pages.bad_request"
 handler403 = "biblogin.common.error_pages.permission_denied"
+handler404 = "biblogin.common.error_pages.page_not_found"

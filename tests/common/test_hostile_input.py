@@ -586,7 +586,7 @@ def test_an_over_long_authorization_parameter_is_refused_before_the_pin_not_afte
     assert answer.status_code < 500
 
 
-@pytest.mark.parametrize("page", ["bad_request", "permission_denied"])
+@pytest.mark.parametrize("page", ["bad_request", "permission_denied", "page_not_found"])
 def test_the_error_pages_never_read_the_body_that_made_the_request_fail(page: str) -> None:
     """R-SEC-3: Django's own 400 and 403 pages run the CSRF check, which parses the form."""
     from django.core.exceptions import BadRequest
@@ -603,5 +603,8 @@ def test_the_error_pages_never_read_the_body_that_made_the_request_fail(page: st
     with pytest.raises(BadRequest):
         getattr(defaults, page)(failing_request(), BadRequest("latin-1"))
     response = getattr(error_pages, page)(failing_request(), BadRequest("latin-1"))
-    assert response.status_code == {"bad_request": 400, "permission_denied": 403}[page]
+    assert (
+        response.status_code
+        == {"bad_request": 400, "permission_denied": 403, "page_not_found": 404}[page]
+    )
     assert 'lang="en"' in response.content.decode()

@@ -5,6 +5,7 @@ R-LOGIN-3 (picker, parameters), R-LOGIN-4 (one message per status), R-VIP-5 (for
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -136,9 +137,21 @@ def test_the_form_label_fits_the_agencys_user_id_kinds(portal, agency_id, label,
     plan = query_of(started.response["Location"])["plan"]
     page = portal.browser.get(f"/login/bibliotek/{agency_id}/?plan={plan}")
     text = unescape(page.content.decode())
-    assert f">{label}</label>" in text
+    # The label, then the required mark (hidden from screen readers: the field says it).
+    assert f'>{label}<span class="required-mark" aria-hidden="true"> *</span></label>' in text
     assert input_type in text
     assert 'autocomplete="current-password"' in text
+
+
+def test_the_pin_field_takes_letters_too(portal):
+    """A PIN may have letters: no ``inputmode=numeric`` on it, which gives phones digits only."""
+    started = portal.start()
+    plan = query_of(started.response["Location"])["plan"]
+    page = portal.browser.get(f"/login/bibliotek/872600/?plan={plan}")
+    text = page.content.decode()
+    pin_input = re.search(r'<input[^>]*name="password"[^>]*>', text)
+    assert pin_input is not None
+    assert 'type="password"' in pin_input[0] and "inputmode" not in pin_input[0]
 
 
 def test_the_pin_is_never_sent_back_to_the_browser(app):

@@ -32,9 +32,9 @@ class LibraryLoginForm(forms.Form):
         required=False,
         strip=False,
         max_length=1000,
-        widget=forms.PasswordInput(
-            attrs={"autocomplete": "current-password", "inputmode": "numeric"}
-        ),
+        # No inputmode=numeric: many libraries' PINs have letters, and a phone would then
+        # offer digits only.
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     remember = forms.BooleanField(label=_("Husk mit bibliotek på denne enhed"), required=False)
 
@@ -48,6 +48,16 @@ class LibraryLoginForm(forms.Form):
         elif kinds == [UserIdKind.CPR]:
             attrs["inputmode"] = "numeric"
         field.widget.attrs.update(attrs)
+        # The user must type both; whether what came is usable is the borrower check's to say.
+        for name in ("user_id", "password"):
+            self.fields[name].marked_required = True  # type: ignore[attr-defined]
+
+    def problem_show(self, *, message_id: str) -> None:
+        """Tie the page's login error to both fields (the error is about the pair)."""
+        for name in ("user_id", "password"):
+            self.fields[name].widget.attrs.update(
+                {"aria-invalid": "true", "aria-describedby": message_id}
+            )
 
 
 class LibrarySearchForm(forms.Form):

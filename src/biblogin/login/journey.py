@@ -220,16 +220,26 @@ def plan_get(*, session: SessionBase, plan_id: object) -> Plan | None:
     return plan
 
 
+def plan_get_stale(*, session: SessionBase, plan_id: object) -> Plan | None:
+    """Return the plan with this ID even when it has expired: to say whose login it was."""
+    if not isinstance(plan_id, str) or not _PLAN_ID.fullmatch(plan_id):
+        return None
+    raw = _plans(session).get(plan_id)
+    try:
+        return Plan(**raw) if isinstance(raw, dict) else None
+    except TypeError:
+        return None
+
+
+def plan_answered(*, plan: Plan) -> bool:
+    """Tell whether the client has had its answer from this plan (a login or a cancel)."""
+    return plan.done is not None or bool(plan.extra.get("cancelled"))
+
+
 def plan_save(*, session: SessionBase, plan: Plan) -> None:
     plans = _plans(session)
     plans[plan.id] = asdict(plan)
     session[SESSION_PLANS] = plans
-
-
-def plan_discard(*, session: SessionBase, plan_id: str) -> None:
-    plans = _plans(session)
-    if plans.pop(plan_id, None) is not None:
-        session[SESSION_PLANS] = plans
 
 
 def plan_latest_with_mitid(*, session: SessionBase) -> Plan | None:
@@ -268,6 +278,11 @@ def login_entry_url(plan: Plan) -> str:
     if plan.agency and IdentityProvider.BORCHK in plan.idps:
         return reverse("login:library", kwargs={"agency_id": plan.agency}) + suffix
     return reverse("login:picker") + suffix
+
+
+def restart_url(plan: Plan) -> str:
+    """The client's authorization request again, as it first came: a fresh login for it."""
+    return f"{reverse('oauth2_provider:authorize')}?{plan.query}"
 
 
 def resume_url(plan: Plan) -> str:

@@ -28,6 +28,9 @@ class ClientPolicy:
     allowed_idps: tuple[str, ...]
     # R-LOGIN-7: where a MitID user unknown to CULR gets an account; empty: nowhere.
     create_culr_account_agency: str = ""
+    # Where the user gets back to the client without a login answer (its web site's home page,
+    # from its first redirect URI); empty for a client without a web address (an app).
+    home_url: str = ""
 
 
 ClientPolicyLookup = Callable[[str], "ClientPolicy | None"]

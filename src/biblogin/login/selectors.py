@@ -14,6 +14,7 @@ from biblogin.login.journey import LoginRequest, recent_logins
 from biblogin.login.models import Authentication
 from biblogin.login.policy import ClientPolicy
 from biblogin.registry import selectors as registry
+from biblogin.registry.models import Agency, Branch
 
 
 def recent_login_pick(
@@ -73,3 +74,12 @@ def login_request_resolve_branches(*, login_request: LoginRequest) -> LoginReque
         if branch is not None:
             resolved = replace(resolved, presel=branch.agency.agency_id)
     return resolved
+
+
+def library_contact_get(*, agency: Agency) -> Branch | None:
+    """Where a user who forgot the PIN turns: the main branch (same number), else the first
+    branch with a web site or an e-mail address."""
+    branches = [b for b in agency.branches.all() if b.website or b.email]
+    main = [b for b in branches if b.branch_id == agency.agency_id]
+    found = main or branches
+    return found[0] if found else None

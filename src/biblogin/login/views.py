@@ -42,6 +42,7 @@ from biblogin.login.forms import LibraryLoginForm, LibrarySearchForm, user_id_la
 from biblogin.login.messages import attempts_left_message, status_message, wait_message
 from biblogin.login.models import Authentication
 from biblogin.login.policy import ClientPolicy, client_policy_get
+from biblogin.login.selectors import library_contact_get
 from biblogin.login.services import LibraryLoginOutcome, MitIDDenyReason
 from biblogin.registry import selectors as registry
 from biblogin.registry.models import AgencyType
@@ -74,6 +75,10 @@ def _plan_for(request: HttpRequest, idp: str) -> tuple[journey.Plan, ClientPolic
     if found is None:
         return _expired(request)
     plan, _client = found
+    if journey.plan_answered(plan=plan):
+        # Back to a login page after the login (the browser's back button, an old tab): the
+        # client has its answer; give it again rather than a dead end.
+        return HttpResponseRedirect(journey.resume_url(plan))
     if idp not in plan.idps:
         return HttpResponseRedirect(journey.login_entry_url(plan))
     return found
@@ -87,15 +92,19 @@ def _speak_the_clients_language(request: HttpRequest, plan: journey.Plan) -> Non
 
 
 def _expired(request: HttpRequest) -> HttpResponse:
+    """The plan is gone: say so, and offer what can still be done (issue 10, item 9)."""
+    raw = request.POST.get("plan") if request.method == "POST" else request.GET.get("plan")
+    stale = journey.plan_get_stale(session=request.session, plan_id=raw or request.GET.get("plan"))
+    client = client_policy_get(client_id=stale.client_id) if stale is not None else None
+    if stale is not None:
+        _speak_the_clients_language(request, stale)
     return render(
         request,
-        "login/message.html",
+        "login/expired.html",
         {
-            "title": _("Dit login er udløbet"),
-            "message": _(
-                "Siden er for gammel, eller login er allerede gennemført. Gå tilbage til den "
-                "side, du kom fra, og vælg 'Log ind' igen."
-            ),
+            "client": client,
+            # A fresh login for the same client: choose a library (another one) or MitID there.
+            "restart_url": journey.restart_url(stale) if stale and client else "",
         },
         status=400,
     )
@@ -251,6 +260,7 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
             user_id_label=label,
         )
         context["status"] = BorrowerCheckStatus.ERROR_IN_REQUEST.value
+        form.problem_show(message_id="login-error")
         return render(request, "login/library.html", context, status=400)
     branch_id = plan.branch if plan.branch and plan.agency == agency_id else ""
     outcome = library_login_authenticate(
@@ -276,6 +286,7 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
             kinds=kinds,
             initial={"user_id": form.cleaned_data["user_id"], "remember": remembered},
         )
+        context["form"].problem_show(message_id="login-error")
         return render(request, "login/library.html", context)
     response = _login_finish(
         request, plan, outcome.user, outcome.authentication, LIBRARY_LOGIN_BACKEND
@@ -301,6 +312,8 @@ def _blocked(
     seconds = max(outcome.throttle.retry_after, 1)
     context["wait"] = wait_message(seconds)
     context["by_ip"] = outcome.throttle.by_ip
+    agency = context.get("agency")
+    context["contact"] = library_contact_get(agency=agency) if agency is not None else None
     response = render(request, "login/blocked.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
@@ -313,8 +326,9 @@ def cancel(request: HttpRequest) -> HttpResponse:
     if found is None:
         return _expired(request)
     plan, _client = found
-    plan.extra["cancelled"] = True
-    journey.plan_save(session=request.session, plan=plan)
+    if not journey.plan_answered(plan=plan):  # a login already given stands
+        plan.extra["cancelled"] = True
+        journey.plan_save(session=request.session, plan=plan)
     return HttpResponseRedirect(journey.resume_url(plan))
 
 

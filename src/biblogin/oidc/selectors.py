@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import QuerySet
 from oauth2_provider.models import get_refresh_token_model
@@ -19,7 +20,17 @@ def client_policy_of(*, client: Client) -> ClientPolicy:
         service_requester=client.service_requester.name,
         allowed_idps=tuple(client.allowed_idps or ()),
         create_culr_account_agency=client.create_culr_account_agency or "",
+        home_url=client_home_url(client=client),
     )
+
+
+def client_home_url(*, client: Client) -> str:
+    """The home page of the client's web site: its first redirect URI's origin (http/https)."""
+    for uri in client.redirect_uris.split():
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/"
+    return ""
 
 
 def client_policy_get(client_id: str) -> ClientPolicy | None:

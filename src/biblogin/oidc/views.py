@@ -150,7 +150,9 @@ class AuthorizationView(OAuthLibMixin, View):
             and sorted(parse_qsl(plan.query, keep_blank_values=True))
             == sorted(_query_without_plan(request))
         ):
-            journey.plan_discard(session=session, plan_id=plan.id)
+            # The plan is kept until it expires (login.journey.PLAN_TTL_SECONDS): the
+            # browser's back button to its login page then sends the user on to the client
+            # with the same answer again, never to "Dit login er udløbet".
             if plan.extra.get("cancelled"):
                 return self._grant(request, client, scopes, credentials, None, allow=False)
             authentication = authentication_get(pk=plan.done)

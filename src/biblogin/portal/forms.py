@@ -69,10 +69,14 @@ class OrderWithoutLoginForm(forms.Form):
     def _field(kind: str, *, label: Any, required: bool, help_text: str) -> forms.Field:
         common: dict[str, Any] = {"label": label, "required": required, "help_text": help_text}
         if kind == "userMail":
-            return forms.EmailField(max_length=254, **common)
+            return forms.EmailField(
+                max_length=254,
+                widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                **common,
+            )
         if kind == "userDateOfBirth":
             return forms.DateField(
-                widget=forms.DateInput(attrs={"type": "date"}),
+                widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
                 error_messages={"invalid": _("Skriv datoen som ÅÅÅÅ-MM-DD.")},
                 **common,
             )

@@ -17,11 +17,15 @@ from importlib import import_module
 from typing import Any, TypeGuard, TypeVar, cast
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import gettext as _
 
+from biblogin.portal import oidc_client
 from biblogin.portal.identity import Identity, seal, unseal
 
 COOKIE_NAME = "bibdk_session"
@@ -29,6 +33,9 @@ _IDENTITY = "identity"
 _ID_TOKEN = "id_token"
 _MITID = "mitid"
 _PENDING = "pending"
+_SEEN = "seen"
+# The idle clock is written at most this often (a session save per page would be a write per page).
+_SEEN_RESOLUTION_SECONDS = 60
 _PENDING_MAX = 5
 _PENDING_SECONDS = 30 * 60
 _CALLBACK_PREFIX = "portal:callback:"
@@ -64,10 +71,11 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 def _cookie_set(response: HttpResponse, session_key: str) -> None:
+    # A browser-session cookie by default: closing the browser of a shared PC ends the login.
     response.set_cookie(
         COOKIE_NAME,
         session_key,
-        max_age=settings.SESSION_COOKIE_AGE,
+        max_age=None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else settings.SESSION_COOKIE_AGE,
         path="/",
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
@@ -80,7 +88,10 @@ def portal_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        request.portal_identity = identity_get(request)  # type: ignore[attr-defined]
+        identity = identity_get(request)
+        if identity is not None and session_idle_ended(request):
+            return _idle_logout(request)
+        request.portal_identity = identity  # type: ignore[attr-defined]
         response = view(request, *args, **kwargs)
         response = _finish(request, response)
         if request.portal_identity is not None:  # type: ignore[attr-defined]
@@ -89,6 +100,43 @@ def portal_view(view: View) -> View:
         return response
 
     return cast(View, wrapper)
+
+
+def _idle_logout(request: HttpRequest) -> HttpResponse:
+    """End an idle login here and at the login platform (else its single sign-on would let
+    the next person at the PC straight back in), then say why on the front page."""
+    hint = portal_logout(request)
+    messages.info(
+        request,
+        _(
+            "Du er logget ud, fordi du ikke har brugt Bibliotek.dk i %(minutes)d minutter. "
+            "Log ind igen for at fortsætte."
+        )
+        % {"minutes": settings.PORTAL_SESSION_IDLE_SECONDS // 60},
+    )
+    url = oidc_client.end_session_url(id_token_hint=hint or None)
+    response = HttpResponseRedirect(url or reverse("portal:home"))
+    add_never_cache_headers(response)
+    return _finish(request, response)
+
+
+def session_idle_ended(request: HttpRequest, *, now: float | None = None) -> bool:
+    """Tell whether the login has gone unused too long; else restart its idle clock (sliding).
+
+    PORTAL_SESSION_IDLE_SECONDS after the last page of the portal, the login is over (a shared
+    library PC, a browser left open). The clock is kept in the session, so every worker and
+    every tab of the browser share it.
+    """
+    session = portal_session(request)
+    now = time.time() if now is None else now
+    seen = session.get(_SEEN)
+    if isinstance(seen, int | float) and not isinstance(seen, bool):
+        if now - seen >= settings.PORTAL_SESSION_IDLE_SECONDS:
+            return True
+        if now - seen < _SEEN_RESOLUTION_SECONDS:
+            return False
+    session[_SEEN] = int(now)
+    return False
 
 
 def identity_get(request: HttpRequest) -> Identity | None:
@@ -107,6 +155,7 @@ def identity_login(request: HttpRequest, *, identity: Identity, id_token: str) -
     session = portal_session(request)
     session.cycle_key()
     session[_IDENTITY] = identity.to_session()
+    session[_SEEN] = int(time.time())
     # An ID token may carry a CPR: kept only encrypted, for the logout hint.
     session[_ID_TOKEN] = seal(id_token)
     request.portal_identity = identity  # type: ignore[attr-defined]

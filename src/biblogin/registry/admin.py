@@ -17,6 +17,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.db.models import Model, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from biblogin.audit.admin import AuditEventAdmin
 from biblogin.audit.models import AuditEvent
+from biblogin.common.admin_inlines import LabelledTabularInline
 from biblogin.registry import changes, selectors, services
 from biblogin.registry.models import (
     Agency,
@@ -215,7 +217,7 @@ class AgencyAdminForm(RegistryModelForm):
         return services.canonical_user_id_kinds(self.cleaned_data.get("user_id_kinds") or [])
 
 
-class BranchInline(admin.TabularInline):
+class BranchInline(LabelledTabularInline):
     model = Branch
     extra = 0
     fields = (
@@ -252,7 +254,7 @@ class OrderUserParameterFormSet(BaseInlineFormSet):
             seen.add(data["parameter_type"])
 
 
-class OrderUserParameterInline(admin.TabularInline):
+class OrderUserParameterInline(LabelledTabularInline):
     model = OrderUserParameter
     formset = OrderUserParameterFormSet
     extra = 0
@@ -291,7 +293,10 @@ class AgencyAdmin(ScopedModelAdmin):
     )
     search_fields = ("agency_id", "name", "aliases", "municipality_no__exact")
     search_help_text = _("Søg på biblioteksnummer, navn, alternativt navn eller kommune.")
-    filter_horizontal = ("borrower_check_services", "licensed_resources")
+    # Checkboxes, not the filter widget: it needs JavaScript, and its help icons break ARIA.
+    formfield_overrides = {
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
+    }
     inlines = (BranchInline, OrderUserParameterInline)
     fieldsets = (
         (
@@ -467,7 +472,7 @@ class BranchAdminForm(RegistryModelForm):
         fields = ("branch_id", "agency", *changes.BRANCH_DATA_FIELDS)
 
 
-class MobileStopInline(admin.TabularInline):
+class MobileStopInline(LabelledTabularInline):
     model = MobileStop
     extra = 0
     fields = ("position", "name", "schedule")

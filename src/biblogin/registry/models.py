@@ -294,7 +294,8 @@ class OrderUserParameter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.agency_id} {self.parameter_type}"
+        # The field's name as staff see it ("E-mail"), not the code "userMail".
+        return str(self.get_parameter_type_display())
 
 
 class Branch(TimeStampedModel):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 
 from biblogin.staff import services
@@ -17,6 +18,10 @@ from biblogin.staff.forms import StaffAuthenticationForm
 
 
 class StaffAdminSite(admin.AdminSite):
+    # The staff UI of the login platform, not "Django administration".
+    site_header = gettext_lazy("Administration af Bibliotekslogin")
+    site_title = gettext_lazy("Bibliotekslogin")
+    index_title = gettext_lazy("Biblioteksregister, lånere og klienter")
     login_form = StaffAuthenticationForm
     login_template = "staff/login.html"
     index_template = "staff/index.html"
