@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from biblogin.common import error_pages
 
@@ -108,7 +110,7 @@ def test_a_refused_form_from_another_site_is_not_sent_back_there() -> None:
 @pytest.mark.parametrize(("path", "site"), [("/profil/", PORTAL), ("/login/", LOGIN)])
 @pytest.mark.parametrize(("language", "title"), [("da", "Adgang nægtet"), ("en", "Access denied")])
 def test_the_403_page_has_the_look_of_its_part_of_the_site(
-    path: str, site: str, language: str, title: str, settings: Any
+    path: str, site: str, language: str, title: str
 ) -> None:
     from django.utils import translation
 
@@ -133,3 +135,19 @@ def test_an_error_page_that_cannot_be_rendered_falls_back_to_the_plain_one(
     assert response.status_code == 404
     assert "Siden findes ikke" in response.content.decode()
     assert 'lang="en"' in response.content.decode()
+
+
+@given(referer=st.text(max_size=300))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_whatever_the_referer_the_refused_form_page_links_only_to_a_page_of_ours(
+    referer: str,
+) -> None:
+    """R-SEC-3: the way back is a local path, never another site, never a 500."""
+    request = RequestFactory().post("/log-ud/", HTTP_REFERER=referer)
+    path = error_pages._page_of_form(request)
+    assert path.startswith("/") and not path.startswith(("//", "/\\"))
+
+
+def test_a_referer_that_a_browser_reads_as_another_site_is_not_linked() -> None:
+    request = RequestFactory().post("/log-ud/", HTTP_REFERER="http://testserver/\\evil.example/")
+    assert error_pages._page_of_form(request) == "/log-ud/"

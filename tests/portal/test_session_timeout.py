@@ -88,3 +88,10 @@ def test_the_idle_clock_is_written_once_a_minute_not_on_every_page(user: PortalB
     user.get("/profil/")
     assert engine.SessionStore(key)["seen"] == before
     assert abs(before - time.time()) < 60
+
+
+def test_the_header_names_the_logged_in_user(user: PortalBrowser) -> None:
+    """The name the library gave at the login (the ``name`` claim) is shown in the header."""
+    user.library_login("710100", ANNA, "1234")
+    header = _header(user)
+    assert "Anna Andersen" in header, header[-600:]

@@ -12,6 +12,7 @@ rendering fail.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # Paths of the login platform (and the staff UI); everything else is the portal's.
 LOGIN_PLATFORM_PREFIXES = ("/login", "/.well-known/", "/admin", "/i18n/")
+_LOCAL_PATH = re.compile(r"/[\x21-\x5b\x5d-\x7e]*")
 
 _PAGE = """<!doctype html>
 <html lang="da">
@@ -138,8 +140,11 @@ def _page_of_form(request: HttpRequest) -> str:
             referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             parts = urlsplit(referer)
-            if parts.path.startswith("/") and not parts.path.startswith("//"):
-                return parts.path + (f"?{parts.query}" if parts.query else "")
+            local = parts.path + (f"?{parts.query}" if parts.query else "")
+            # Printable ASCII without backslash only: a browser reads "/\\x" or "/<tab>/x"
+            # as "//x", another site.
+            if _LOCAL_PATH.fullmatch(local) and not local.startswith("//"):
+                return local
     except Exception:  # a host we do not serve, a malformed referer: the form's own address
         log.info("refused form: referer not usable")
     return request.get_full_path()

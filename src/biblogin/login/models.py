@@ -32,6 +32,8 @@ class Identity(EncryptedCpr, models.Model):
     cpr_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     blocked = models.BooleanField(_("spærret"), null=True)
     municipality_no = models.PositiveSmallIntegerField(_("bopælskommune"), null=True, blank=True)
+    # The person's name as the library or MitID gave it at the latest login (the ``name`` claim).
+    name = models.CharField(_("navn"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -128,6 +128,7 @@ def _library_identity_record(result: BorrowerCheckResult) -> Identity:
         "cpr_hash": cpr_hash(cpr) if cpr else "",
         "blocked": result.blocked,
         "municipality_no": result.municipality_no,
+        "name": (result.name or "").strip()[:200],
     }
 
     def up_to_date(identity: Identity) -> bool:
@@ -352,6 +353,7 @@ def mitid_login(
     record.cpr_hash = cpr_hash(identity.cpr)
     record.library_user_id = ""
     record.user_id_is_cpr = True
+    record.name = identity.name or ""
     record.save()
     auth_time = dt.datetime.fromtimestamp(identity.auth_time, tz=dt.UTC)
     if auth_time > timezone.now():

@@ -198,6 +198,7 @@ def claims_for(
         Claim.BIRTH_DATE: birth.isoformat() if birth else None,
         Claim.GENDER: cprlib.gender(cpr) if cpr else None,
         Claim.CPR: cpr,
+        Claim.NAME: identity.name or None,
     }
     if (
         is_borchk

@@ -41,6 +41,8 @@ class Claim(models.TextChoices):
     GENDER = "gender", "gender"
     CPR = "cpr", "cpr"
     CULR_DATA_OMITTED = "culrDataOmitted", "culrDataOmitted"
+    # OIDC Core §5.1: the person's name, as the library or MitID gave it at the login.
+    NAME = "name", "name"
 
 
 # Which scope opens which claim; sub, acr, amr and auth_time come with ``openid`` for everyone.
