@@ -1,8 +1,9 @@
 """The search itself: match (back-end), filter, rank, group by work, facets, page.
 
 Ranking is portable SQL over the stored token columns, so both back-ends order alike:
-tier 4 = every term in the title, +2 = every term among the creators, +1 = every term in the
-title or the creators; then the shorter title, then the PID (byte order) as the tie-break.
+4 if every term is in the title, +4 if every term is among the creators, +1 if every term is in
+the title or the creators, +2 if the title is just the query; then the shorter title, then the
+PID (byte order) as the tie-break. A work ranks by its best manifestation.
 """
 
 from __future__ import annotations
@@ -78,10 +79,12 @@ def _tier(terms: Sequence[str]) -> Any:
     title_or_creator = Q()
     for t in terms:
         title_or_creator &= _contains_term("title", t) | _contains_term("creators", t)
+    exact_title = " ".join(terms)
     return (
         Case(When(_all_terms("title", terms), then=Value(4)), default=Value(0))
-        + Case(When(_all_terms("creators", terms), then=Value(2)), default=Value(0))
+        + Case(When(_all_terms("creators", terms), then=Value(4)), default=Value(0))
         + Case(When(title_or_creator, then=Value(1)), default=Value(0))
+        + Case(When(search_title=exact_title, then=Value(2)), default=Value(0))
     )
 
 
