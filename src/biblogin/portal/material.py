@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from biblogin.catalogue.models import Manifestation
 from biblogin.catalogue.selectors import (
@@ -124,14 +124,14 @@ def access_text(kind: str) -> str:
 
 
 ROLE_LABELS: dict[str, Any] = {
-    "forfatter": _lazy("forfatter"),
-    "oversætter": _lazy("oversætter"),
-    "illustrator": _lazy("illustrator"),
-    "indlæser": _lazy("indlæser"),
-    "instruktør": _lazy("instruktør"),
-    "redaktør": _lazy("redaktør"),
-    "komponist": _lazy("komponist"),
-    "medforfatter": _lazy("medforfatter"),
+    "forfatter": gettext_lazy("forfatter"),
+    "oversætter": gettext_lazy("oversætter"),
+    "illustrator": gettext_lazy("illustrator"),
+    "indlæser": gettext_lazy("indlæser"),
+    "instruktør": gettext_lazy("instruktør"),
+    "redaktør": gettext_lazy("redaktør"),
+    "komponist": gettext_lazy("komponist"),
+    "medforfatter": gettext_lazy("medforfatter"),
 }
 
 
