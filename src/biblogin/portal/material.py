@@ -71,7 +71,7 @@ class MaterialView:
 
 
 def _date(value: dt.date | None) -> str:
-    return formats.date_format(value, "j. F Y") if value else ""
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
 
 
 def branch_state(holding: Any) -> BranchState:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from biblogin.catalogue.selectors import manifestation_get
+from biblogin.catalogue.selectors import manifestation_get, manifestations_get
 from biblogin.common.errors import ApplicationError
 from biblogin.portal.search import search_request_parse
 from biblogin.portal.session import portal_view
@@ -87,12 +87,14 @@ def bookmarks(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Vælg en af handlingerne."))
         return HttpResponseRedirect(_bookmarks_url(sort, number))
     listing = huskeliste_page(request, sort=sort, page=number)
+    found = manifestations_get(pids=[entry.pid for entry in listing.entries])
     select_all = request.GET.get("vaelg") == "alle"
     return page(
         request,
         "portal/bookmarks.html",
         {
             "listing": listing,
+            "entries": [(entry, found.get(entry.pid)) for entry in listing.entries],
             "sort": sort.value,
             "select_all": select_all,
             "can_order": bool(_order_base()),
