@@ -197,6 +197,7 @@ _STAFF_PERMISSIONS = [
     ("registry", "delete_mobilestop"),
     ("registry", "view_servicerequester"),
     ("registry", "view_licensedresource"),
+    ("catalogue", "view_holding"),  # its own agency's holdings, read-only
 ]
 
 
@@ -215,7 +216,7 @@ def _staff_ensure(rows: list[dict[str, Any]]) -> None:
             )
             user.user_permissions.set(
                 Permission.objects.filter(
-                    content_type__app_label="registry",
+                    content_type__app_label__in={a for a, _ in _STAFF_PERMISSIONS},
                     codename__in=[c for _, c in _STAFF_PERMISSIONS],
                 )
             )
