@@ -39,7 +39,7 @@ PROFILE_MENU: tuple[Section, ...] = (
     Section("portal:order-history", _("Bestillingshistorik"), Audience.PROFILE),
     Section("portal:my-libraries", _("Mine biblioteker"), Audience.PROFILE),
     Section("portal:access", _("Dine adgange"), Audience.LOGGED_IN),
-    Section("portal:saved-library-info", _("Gemte oplysninger"), Audience.PROFILE),
+    Section("portal:saved-info", _("Gemte oplysninger"), Audience.PROFILE),
     Section("portal:profile", _("Min profil"), Audience.PROFILE),
     Section("portal:saved-searches", _("Gemte søgninger"), Audience.PROFILE),
 )
