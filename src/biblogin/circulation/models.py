@@ -62,6 +62,10 @@ class Order(models.Model):
     pickup_agency_id = models.CharField(_("biblioteksnummer"), max_length=6)
     pickup_branch_id = models.CharField(_("afhentningssted"), max_length=6)
     mobile_stop = models.CharField(_("stoppested"), max_length=200, blank=True)
+    # The library's own opaque reference of the borrower: a retry places under it again.
+    borrower_ref = models.CharField(max_length=100, blank=True, editable=False)
+    # R-ORDER-6: where a digital article copy is sent.
+    email = models.EmailField(blank=True)
     state = models.CharField(max_length=16, choices=OrderState.choices, default=OrderState.PLACING)
     # How many times the library calls were started; a retry claims the next attempt atomically.
     attempts = models.PositiveIntegerField(default=0)
@@ -85,6 +89,8 @@ class OrderLine(models.Model):
     position = models.PositiveSmallIntegerField()
     pid = models.CharField(_("materiale"), max_length=100)
     title = models.CharField(_("titel"), max_length=300, blank=True)
+    # What the library is asked for: the PID, or the periodical's PID for a physical issue.
+    material_id = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=20, choices=LineKind.choices, default=LineKind.PHYSICAL)
     # R-ORDER-2: the policy the line was judged by (OWNED_ACCEPTED, NOT_OWNED_ILL_LOC, …).
     policy = models.CharField(max_length=32, blank=True)
