@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "biblogin.oidc",
     "biblogin.login",
     "biblogin.userdata",
+    "biblogin.circulation",
     "biblogin.portal",
     "biblogin.demo",
 ]
