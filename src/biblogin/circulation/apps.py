@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class CirculationConfig(AppConfig):
     name = "biblogin.circulation"
     label = "circulation"
-    verbose_name = _("Udlån og bestillinger")
+    verbose_name = _("Udlån")

@@ -1,0 +1,1 @@
+"""Read-only queries of circulation (loans, reservations, access rights)."""

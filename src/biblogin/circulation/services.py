@@ -1,0 +1,1 @@
+"""Writes of circulation (renewals, reservation deletions, saved library info)."""
