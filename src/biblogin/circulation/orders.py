@@ -48,7 +48,6 @@ from biblogin.circulation.orderer import (
     VerifiedOrderer,
     orderer_verify,
 )
-from biblogin.circulation.policy import OrderPolicy
 from biblogin.common.cpr_crypto import keyed_hash
 from biblogin.integrations.library_systems.protocol import (
     BorrowerNotFound,
@@ -99,7 +98,9 @@ class MaterialRequest:
 
     pid: str
     title: str
-    policy: OrderPolicy
+    # R-ORDER-2's policy (an OrderPolicy value), or DIGITAL_ARTICLE_SERVICE (R-ORDER-6).
+    policy: str
+    orderable: bool
     kind: LineKind = LineKind.PHYSICAL
     # What the library is asked for (the periodical's PID for a physical issue).
     material_id: str = ""
@@ -184,7 +185,7 @@ def order_submit(
         raise OrderInvalid(InvalidCode.NO_MATERIALS)
     if len(materials) > MAX_MATERIALS or len({m.pid for m in materials}) != len(materials):
         raise OrderInvalid(InvalidCode.TOO_MANY_MATERIALS)
-    if not any(m.policy.orderable for m in materials):
+    if not any(m.orderable for m in materials):
         raise OrderInvalid(InvalidCode.NOTHING_ORDERABLE)
     branch = pickup_branch_for_order(branch_id=pickup_branch_id, mobile_stop=mobile_stop)
     agency: Agency = branch.agency
@@ -253,13 +254,13 @@ def _order_record(
                     pid=m.pid[:100],
                     title=m.title[:300],
                     kind=m.kind,
-                    policy=m.policy.value,
+                    policy=m.policy[:32],
                     periodical=m.periodical,
                     material_id=(m.material_id or m.pid)[:100],
                     outcome=LineOutcome.PENDING
-                    if m.policy.orderable
+                    if m.orderable
                     else LineOutcome.NOT_ORDERABLE,
-                    reason_code="" if m.policy.orderable else m.policy.value,
+                    reason_code="" if m.orderable else m.policy[:64],
                 )
                 for position, m in enumerate(materials, start=1)
             ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from biblogin.portal.views import auth, ordering, profile
+from biblogin.portal.views import auth, order, order_history, ordering, profile
 
 app_name = "portal"
 
@@ -26,6 +26,12 @@ urlpatterns = [
         name="library-remove",
     ),
     path("profil/slet/", profile.profile_delete_page, name="profile-delete"),
+    path("bestil/", order.order, name="order"),
+    path("bestil/afhentningssted/", order.order_pickup, name="order-pickup"),
+    path("bestil/kvittering/<str:public_id>/", order.order_receipt, name="order-receipt"),
+    path(
+        "profil/bestillingshistorik/", order_history.order_history_page, name="order-history"
+    ),
     path(
         "bestil-uden-login/<str:agency_id>/",
         ordering.order_without_login,
