@@ -61,4 +61,6 @@ def book(pid: str = "870970-basis:test0001", title: str = "En bog") -> MaterialR
 
 
 def not_lendable(pid: str = "870970-basis:test0009") -> MaterialRequest:
-    return MaterialRequest(pid=pid, title="Ingen låner den", policy="NOT_OWNED_NO_ILL_LOC", orderable=False)
+    return MaterialRequest(
+        pid=pid, title="Ingen låner den", policy="NOT_OWNED_NO_ILL_LOC", orderable=False
+    )

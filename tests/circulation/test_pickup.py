@@ -23,9 +23,9 @@ def test_search_finds_branches_by_name_address_and_postal_code() -> None:
     assert "Vesterbro Bibliotek" in names(
         pickup_branches_search(query="vesterbro", own_agency_ids=[], logged_in=True)
     )
-    assert names(pickup_branches_search(query="Lyrskovgade", own_agency_ids=[], logged_in=True)) == [
-        "Vesterbro Bibliotek"
-    ]
+    assert names(
+        pickup_branches_search(query="Lyrskovgade", own_agency_ids=[], logged_in=True)
+    ) == ["Vesterbro Bibliotek"]
     assert names(pickup_branches_search(query="2500", own_agency_ids=[], logged_in=True)) == [
         "Valby Bibliotek"
     ]

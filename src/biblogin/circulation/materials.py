@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from biblogin.catalogue.models import MaterialType, OnlineAccessKind
 from biblogin.catalogue.selectors import holdings_for, manifestations_get, online_access_for
@@ -92,13 +92,14 @@ def order_materials_judge(
                 )
             )
             continue
-        common = {
-            "pid": pid,
-            "title": m.title,
-            "creators": _creators(m.creators),
-            "material_type": m.material_type,
-            "known": True,
-        }
+        base = OrderMaterial(
+            pid=pid,
+            title=m.title,
+            creators=_creators(m.creators),
+            material_type=m.material_type,
+            known=True,
+            reason="",
+        )
         is_article = m.material_type == MaterialType.ARTIKEL and m.periodical is not None
         is_periodical = m.material_type == MaterialType.TIDSSKRIFT
         if is_article and digital_article_right:
@@ -108,9 +109,8 @@ def order_materials_judge(
             )
             if das:
                 judged.append(
-                    OrderMaterial(
-                        **common,
-                        reason="",
+                    replace(
+                        base,
                         kind=LineKind.DIGITAL_ARTICLE,
                         request=MaterialRequest(
                             pid=pid,
@@ -126,8 +126,8 @@ def order_materials_judge(
         decision = _decide(holding_pid, pickup_agency_id, ill=bool(m.interlibrary_loan))
         if not (is_article or is_periodical):
             judged.append(
-                OrderMaterial(
-                    **common,
+                replace(
+                    base,
                     reason="" if decision.orderable else decision.policy.value,
                     own_catalogue_url=decision.own_catalogue_url,
                     request=MaterialRequest(
@@ -155,8 +155,8 @@ def order_materials_judge(
         if decision.orderable and not complete:
             reason = PERIODICAL_DETAILS_MISSING
         judged.append(
-            OrderMaterial(
-                **common,
+            replace(
+                base,
                 reason=reason,
                 own_catalogue_url=decision.own_catalogue_url,
                 kind=LineKind.PERIODICAL_ISSUE,
@@ -178,7 +178,9 @@ def order_materials_judge(
 
 
 def _decide(pid: str, pickup_agency_id: str, *, ill: bool) -> PolicyDecision:
-    decision = order_policy_decide(holdings=holdings_for(pid=pid), pickup_agency_id=pickup_agency_id)
+    decision = order_policy_decide(
+        holdings=holdings_for(pid=pid), pickup_agency_id=pickup_agency_id
+    )
     if decision.policy == OrderPolicy.NOT_OWNED_ILL_LOC and not ill:
         # The record says it cannot be lent between libraries.
         return PolicyDecision(OrderPolicy.NOT_OWNED_NO_ILL_LOC)

@@ -257,9 +257,7 @@ def _order_record(
                     policy=m.policy[:32],
                     periodical=m.periodical,
                     material_id=(m.material_id or m.pid)[:100],
-                    outcome=LineOutcome.PENDING
-                    if m.orderable
-                    else LineOutcome.NOT_ORDERABLE,
+                    outcome=LineOutcome.PENDING if m.orderable else LineOutcome.NOT_ORDERABLE,
                     reason_code="" if m.orderable else m.policy[:64],
                 )
                 for position, m in enumerate(materials, start=1)

@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from biblogin.borrowercheck.throttling import client_ip
 from biblogin.circulation.history import last_pickup_branch_id
 from biblogin.circulation.models import OrdererKind
 from biblogin.circulation.orderer import Orderer, OrderRefusal
-from biblogin.borrowercheck.throttling import client_ip
 from biblogin.patrons.selectors import patron_get_by_guid, patron_home_agency_id
 from biblogin.portal.identity import Identity, seal, unseal
-from biblogin.registry.selectors import agency_get
 from biblogin.portal.selectors import profile_accounts
 from biblogin.portal.session import session_get, session_put
+from biblogin.registry.selectors import agency_get
 from biblogin.userdata.selectors import profile_get
 
 GUEST_DETAILS_KEY = "guest_order_details"
@@ -55,7 +55,9 @@ def guest_token(request: HttpRequest) -> str:
     return token
 
 
-def orderer_for(request: HttpRequest, identity: Identity | None, *, details: dict[str, str]) -> Orderer:
+def orderer_for(
+    request: HttpRequest, identity: Identity | None, *, details: dict[str, str]
+) -> Orderer:
     """Return who orders: a guest, a session user (R-PORTAL-3) or a profile user (R-PORTAL-2)."""
     ip = client_ip(request)
     if identity is None:
@@ -68,7 +70,10 @@ def orderer_for(request: HttpRequest, identity: Identity | None, *, details: dic
         )
     if identity.is_profile and identity.guid:
         return Orderer(
-            kind=OrdererKind.PROFILE, owner=f"profile:{identity.guid}", patron_guid=identity.guid, ip=ip
+            kind=OrdererKind.PROFILE,
+            owner=f"profile:{identity.guid}",
+            patron_guid=identity.guid,
+            ip=ip,
         )
     return Orderer(
         kind=OrdererKind.SESSION,
@@ -181,9 +186,7 @@ def refusal_message(code: OrderRefusal, *, library: str, attempts_left: int | No
         OrderRefusal.NO_ORDERS_WITHOUT_LOGIN: _(
             "%(library)s modtager ikke bestillinger uden login. Log ind for at bestille dertil."
         ),
-        OrderRefusal.USER_PARAMETERS_INVALID: _(
-            "Udfyld de felter, %(library)s beder om."
-        ),
+        OrderRefusal.USER_PARAMETERS_INVALID: _("Udfyld de felter, %(library)s beder om."),
     }
     text = messages[code] % {"library": library}
     if code == OrderRefusal.WRONG_PINCODE and attempts_left is not None:

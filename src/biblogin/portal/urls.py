@@ -29,9 +29,7 @@ urlpatterns = [
     path("bestil/", order.order, name="order"),
     path("bestil/afhentningssted/", order.order_pickup, name="order-pickup"),
     path("bestil/kvittering/<str:public_id>/", order.order_receipt, name="order-receipt"),
-    path(
-        "profil/bestillingshistorik/", order_history.order_history_page, name="order-history"
-    ),
+    path("profil/bestillingshistorik/", order_history.order_history_page, name="order-history"),
     path(
         "bestil-uden-login/<str:agency_id>/",
         ordering.order_without_login,

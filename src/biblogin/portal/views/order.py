@@ -57,7 +57,9 @@ _GUEST_PREFIX = "laaner"
 _INVALID_MESSAGES = {
     InvalidCode.NO_MATERIALS: _("Vælg mindst ét materiale at bestille."),
     InvalidCode.TOO_MANY_MATERIALS: _("Du kan bestille højst 25 materialer ad gangen."),
-    InvalidCode.NOTHING_ORDERABLE: _("Ingen af materialerne kan bestilles til dette afhentningssted."),
+    InvalidCode.NOTHING_ORDERABLE: _(
+        "Ingen af materialerne kan bestilles til dette afhentningssted."
+    ),
     InvalidCode.PICKUP_NOT_ALLOWED: _("Vælg et afhentningssted."),
     InvalidCode.PICKUP_CLOSED: _("Afhentningsstedet er midlertidigt lukket. Vælg et andet."),
     InvalidCode.MOBILE_STOP_REQUIRED: _("Vælg, ved hvilket stoppested du vil hente."),
@@ -269,10 +271,8 @@ def order_receipt(request: HttpRequest, public_id: str) -> HttpResponse:
         )
     agency = agency_get(agency_id=found.pickup_agency_id)
     library = agency.name if agency else found.pickup_agency_id
-    option = pickup_option_get(
-        branch_id=found.pickup_branch_id, own_agency_ids=[], logged_in=True
-    )
-    lines = [
+    option = pickup_option_get(branch_id=found.pickup_branch_id, own_agency_ids=[], logged_in=True)
+    lines: list[dict[str, Any]] = [
         {
             "line": line,
             "reason": line_reason_message(line.reason_code, library=library, text=line.reason_text)
