@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "biblogin.audit",
     "biblogin.registry",
     "biblogin.patrons",
+    "biblogin.catalogue",
     "biblogin.integrations.library_systems",
     "biblogin.borrowercheck",
     "biblogin.culrsync",
