@@ -297,7 +297,8 @@ def _request(
         try:
             return system.request_place(
                 borrower_ref=order.borrower_ref,
-                material_id=line.material_id,
+                idempotency_key=line.library_key,
+                material_ids=[line.material_id],
                 pickup_branch_id=order.pickup_branch_id,
                 timeout=timeout,
             )
@@ -324,8 +325,9 @@ def _lines_place(*, order: Order) -> None:
             except RequestRefused as refused:
                 updates = {
                     "outcome": LineOutcome.REFUSED,
-                    "reason_code": str(getattr(refused, "code", "") or LineReason.LIBRARY_REFUSED),
-                    "reason_text": str(refused.reason)[:300],
+                    # The library's reason code (RefusalReason); its own words for OTHER.
+                    "reason_code": refused.code.value,
+                    "reason_text": refused.detail[:300],
                 }
             except BorrowerNotFound:
                 updates = {"outcome": LineOutcome.REFUSED, "reason_code": LineReason.UNKNOWN_USER}

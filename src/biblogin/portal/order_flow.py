@@ -212,11 +212,18 @@ def line_reason_message(code: str, *, library: str, text: str = "") -> str:
         ),
         "UNKNOWN_USER": _("%(library)s kender dig ikke som låner."),
         "LIBRARY_REFUSED": _("%(library)s afviste bestillingen."),
+        # The library's own refusals (RefusalReason of the library-system boundary).
+        "already_reserved": _("Du har allerede reserveret materialet hos %(library)s."),
+        "borrower_blocked": _("%(library)s modtager desværre ikke bestillinger fra dig."),
+        "material_unknown": _("%(library)s kender ikke materialet."),
+        "pickup_branch_unknown": _("%(library)s kender ikke afhentningsstedet."),
+        "invalid_request": _("%(library)s kunne ikke modtage bestillingen."),
     }
     if code not in messages:
-        return text or str(_("%(library)s afviste bestillingen.")) % {"library": library}
+        base = str(_("%(library)s afviste bestillingen.")) % {"library": library}
+        return f"{base} {text}" if text else base
     message = str(messages[code]) % {"library": library}
-    return f"{message} {text}" if text and code == "LIBRARY_REFUSED" else message
+    return f"{message} {text}" if text and code in ("LIBRARY_REFUSED", "other") else message
 
 
 def digital_article_right(identity: Identity | None) -> bool:
