@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from biblogin.catalogue.models import Holding, Manifestation, OnlineAccessKind, Work
-from biblogin.catalogue.search.engine import SearchHit, SearchPage, search
+from biblogin.catalogue.search.engine import SearchFilters, SearchHit, SearchPage, search
 
 __all__ = [
     "HoldingView",
@@ -45,13 +45,16 @@ def catalogue_search(
     works per material type, language and year within the filtered result.
     ``lendable_at_agency``: only manifestations the agency (six digits) holds lendable.
     """
-    return search(
-        query=query,
+    filters = SearchFilters(
         material_types=material_types,
         year_from=year_from,
         year_to=year_to,
         languages=languages,
         lendable_at_agency=lendable_at_agency,
+    )
+    return search(
+        query=query,
+        filters=filters,
         sort=sort,
         page=page,
         page_size=page_size,

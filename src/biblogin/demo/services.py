@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from biblogin.culrsync.services import culr_sync_all
+from biblogin.demo.catalogue.load import demo_catalogue_load
 from biblogin.integrations.library_systems import services as simulated
 from biblogin.oidc.services import demo_clients_ensure
 from biblogin.patrons.models import Patron
@@ -36,6 +37,7 @@ class DemoSummary:
     branches: int
     borrowers: int
     patrons_in_culr: int
+    manifestations: int = 0
 
 
 def demo_data() -> dict[str, Any]:
@@ -61,11 +63,13 @@ def demo_load(*, base_url: str | None = None) -> DemoSummary:
     _staff_ensure(data["staff"])
     demo_clients_ensure(base_url=base_url or settings.BASE_URL)
     culr_sync_all()
+    manifestations = demo_catalogue_load()
     return DemoSummary(
         agencies=len(data["agencies"]),
         branches=branches,
         borrowers=borrowers,
         patrons_in_culr=Patron.objects.filter(is_active=True).count(),
+        manifestations=manifestations,
     )
 
 
@@ -193,6 +197,7 @@ _STAFF_PERMISSIONS = [
     ("registry", "delete_mobilestop"),
     ("registry", "view_servicerequester"),
     ("registry", "view_licensedresource"),
+    ("catalogue", "view_holding"),  # its own agency's holdings, read-only
 ]
 
 
@@ -211,7 +216,7 @@ def _staff_ensure(rows: list[dict[str, Any]]) -> None:
             )
             user.user_permissions.set(
                 Permission.objects.filter(
-                    content_type__app_label="registry",
+                    content_type__app_label__in={a for a, _ in _STAFF_PERMISSIONS},
                     codename__in=[c for _, c in _STAFF_PERMISSIONS],
                 )
             )

@@ -17,8 +17,6 @@ from typing import Any, Protocol
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 
 FTS_TABLE = "catalogue_manifestation_fts"
 
@@ -27,31 +25,31 @@ class SearchBackend(Protocol):
     vendor: str
     collation: str  # byte order, the same on both: the tie-breaks compare PIDs and titles
 
-    def match(self, queryset: QuerySet[Any], terms: Sequence[str]) -> QuerySet[Any]: ...
+    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
+        """A condition on the manifestation ``m``: it contains every term."""
+        ...
 
 
 class SqliteFts5Backend:
     vendor = "sqlite"
     collation = "BINARY"
 
-    def match(self, queryset: QuerySet[Any], terms: Sequence[str]) -> QuerySet[Any]:
-        # Each term a quoted FTS5 string: the tokens are letters and digits only.
+    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
+        # Each term a quoted FTS5 string (the tokens are letters and digits only).
         expression = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
         sql = (
-            "SELECT rowid FROM catalogue_manifestation_fts "
-            "WHERE catalogue_manifestation_fts MATCH %s"
+            "m.id IN (SELECT rowid FROM catalogue_manifestation_fts "
+            "WHERE catalogue_manifestation_fts MATCH %s)"
         )
-        return queryset.filter(id__in=RawSQL(sql, [expression]))  # noqa: S611 (a parameter)
+        return sql, [expression]
 
 
 class PostgresFtsBackend:
     vendor = "postgresql"
     collation = "C"
 
-    def match(self, queryset: QuerySet[Any], terms: Sequence[str]) -> QuerySet[Any]:
-        where = '"catalogue_manifestation"."search_vector" @@ plainto_tsquery(\'simple\', %s)'
-        # A parameter, not text in the SQL; extra() because Django has no tsvector field here.
-        return queryset.extra(where=[where], params=[" ".join(terms)])  # noqa: S610
+    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
+        return "m.search_vector @@ plainto_tsquery('simple', %s)", [" ".join(terms)]
 
 
 def backend_for(conn: BaseDatabaseWrapper | None = None) -> SearchBackend:

@@ -1,40 +1,32 @@
+# ruff: noqa: S608 -- the SQL text is built from this module's constants and placeholder
+# counts only; every value (terms, filters, IDs) is passed as a parameter.
 """The search itself: match (back-end), filter, rank, group by work, facets, page.
 
-Ranking is portable SQL over the stored token columns, so both back-ends order alike:
-tier 4 = every term in the title, +2 = every term among the creators, +1 = every term in the
-title or the creators; then the shorter title, then the PID (byte order) as the tie-break.
+Hand-written SQL that reads the same on SQLite and PostgreSQL apart from the back-end's match
+condition and the collation name, so a query gives the same page on either. Ranking is portable
+over the stored token columns: 4 if every term is in the title, +4 if every term is among the
+creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
+then the shorter title, then the PID (byte order) as the tie-break. A work ranks by its best
+manifestation. Four queries: the page (with the total), the facets, the page's best
+manifestations, the page's works.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    TextField,
-    Value,
-    When,
-)
-from django.db.models.functions import Collate, Length
+from django.db import connection
 
-from biblogin.catalogue.models import Holding, Manifestation, OnlineAccess
 from biblogin.catalogue.search.backends import SearchBackend, backend_for
 from biblogin.catalogue.search.text import query_terms
 
 SORTS = ("relevance", "newest", "title")
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 500
+MAX_FILTER_VALUES = 20
 FACET_KEYS = ("material_type", "language", "year")
 
 
@@ -62,96 +54,83 @@ class SearchPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _contains_term(column: str, term: str) -> Q:
-    # The stored columns are space-separated tokens: a whole-token test.
-    return Q(**{f"_{column}_padded__contains": f" {term} "})
+@dataclass(frozen=True)
+class SearchFilters:
+    material_types: Sequence[str] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    languages: Sequence[str] = ()
+    lendable_at_agency: str | None = None
 
 
-def _all_terms(column: str, terms: Sequence[str]) -> Q:
-    q = Q()
-    for t in terms:
-        q &= _contains_term(column, t)
-    return q
+def _strings(values: Sequence[str]) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    return sorted({str(v)[:32] for v in values})[:MAX_FILTER_VALUES]
 
 
-def _tier(terms: Sequence[str]) -> Any:
-    title_or_creator = Q()
-    for t in terms:
-        title_or_creator &= _contains_term("title", t) | _contains_term("creators", t)
-    return (
-        Case(When(_all_terms("title", terms), then=Value(4)), default=Value(0))
-        + Case(When(_all_terms("creators", terms), then=Value(2)), default=Value(0))
-        + Case(When(title_or_creator, then=Value(1)), default=Value(0))
-    )
-
-
-def _padded(qs: QuerySet[Manifestation]) -> QuerySet[Manifestation]:
-    from django.db.models.functions import Concat
-
-    return qs.annotate(
-        _title_padded=Concat(Value(" "), F("search_title"), Value(" "), output_field=TextField()),
-        _creators_padded=Concat(
-            Value(" "), F("search_creators"), Value(" "), output_field=TextField()
-        ),
-    )
-
-
-def matching(
-    *,
-    backend: SearchBackend,
-    terms: Sequence[str],
-    material_types: Sequence[str] = (),
-    year_from: int | None = None,
-    year_to: int | None = None,
-    languages: Sequence[str] = (),
-    lendable_at_agency: str | None = None,
-) -> QuerySet[Manifestation]:
-    qs = backend.match(Manifestation.objects.all(), terms)
-    if material_types:
-        qs = qs.filter(material_type__in=list(material_types))
-    if languages:
-        qs = qs.filter(language__in=list(languages))
-    if year_from is not None:
-        qs = qs.filter(year__gte=year_from)
-    if year_to is not None:
-        qs = qs.filter(year__lte=year_to)
-    if lendable_at_agency:
-        qs = qs.filter(
-            Exists(
-                Holding.objects.filter(
-                    manifestation=OuterRef("pk"), agency_id=lendable_at_agency, lendable=True
-                )
-            )
+def _filters_sql(f: SearchFilters) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for column, values in (("material_type", f.material_types), ("language", f.languages)):
+        chosen = _strings(values)
+        if chosen:
+            where.append(f"m.{column} IN ({', '.join(['%s'] * len(chosen))})")
+            params += chosen
+    if f.year_from is not None:
+        where.append("m.year >= %s")
+        params.append(int(f.year_from))
+    if f.year_to is not None:
+        where.append("m.year <= %s")
+        params.append(int(f.year_to))
+    if f.lendable_at_agency:
+        where.append(
+            "EXISTS (SELECT 1 FROM catalogue_holding h WHERE h.manifestation_id = m.id "
+            "AND h.agency_id = %s AND h.lendable = %s)"
         )
-    return qs
+        params += [str(f.lendable_at_agency)[:6], True]
+    return where, params
 
 
-def _facets(qs: QuerySet[Manifestation]) -> dict[str, list[tuple[str, int]]]:
-    facets: dict[str, list[tuple[str, int]]] = {}
-    for key in FACET_KEYS:
-        rows = (
-            qs.order_by()
-            .values(key)
-            .annotate(n=Count("work_id", distinct=True))
-            .values_list(key, "n")
-        )
-        counted = [(str(v), n) for v, n in rows if v is not None]
-        if key == "year":
-            counted.sort(key=lambda vn: vn[0], reverse=True)
-        else:
-            counted.sort(key=lambda vn: (-vn[1], vn[0]))
-        facets[key] = counted
-    return facets
+def _all_like(column: str, terms: Sequence[str]) -> tuple[str, list[Any]]:
+    """Every term is a whole token of the (space-separated) column."""
+    sql = " AND ".join(f"(' ' || {column} || ' ') LIKE %s" for _ in terms)
+    return f"({sql})", [f"% {t} %" for t in terms]
+
+
+def _tier_sql(terms: Sequence[str]) -> tuple[str, list[Any]]:
+    title, tp = _all_like("m.search_title", terms)
+    creators, cp = _all_like("m.search_creators", terms)
+    either = " AND ".join(
+        "((' ' || m.search_title || ' ') LIKE %s OR (' ' || m.search_creators || ' ') LIKE %s)"
+        for _ in terms
+    )
+    ep = [p for t in terms for p in (f"% {t} %", f"% {t} %")]
+    sql = (
+        f"(CASE WHEN {title} THEN 4 ELSE 0 END + CASE WHEN {creators} THEN 4 ELSE 0 END"
+        f" + CASE WHEN ({either}) THEN 1 ELSE 0 END"
+        " + CASE WHEN m.search_title = %s THEN 2 ELSE 0 END)"
+    )
+    return sql, [*tp, *cp, *ep, " ".join(terms)]
+
+
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+_ORDER = {
+    "relevance": "best DESC, title_length, first_pid",
+    "newest": "newest DESC NULLS LAST, first_pid",
+    "title": "first_title, first_pid",
+}
 
 
 def search(
     *,
     query: str,
-    material_types: Sequence[str] = (),
-    year_from: int | None = None,
-    year_to: int | None = None,
-    languages: Sequence[str] = (),
-    lendable_at_agency: str | None = None,
+    filters: SearchFilters = SearchFilters(),
     sort: str = "relevance",
     page: int = 1,
     page_size: int = 20,
@@ -166,91 +145,116 @@ def search(
     if not terms:
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
     backend = backend or backend_for()
-    qs = matching(
-        backend=backend,
-        terms=terms,
-        material_types=material_types,
-        year_from=year_from,
-        year_to=year_to,
-        languages=languages,
-        lendable_at_agency=lendable_at_agency,
-    )
+    match, match_params = backend.match_sql(terms)
+    where, where_params = _filters_sql(filters)
+    condition = " AND ".join([match, *where])
+    base_params = [*match_params, *where_params]
+    tier, tier_params = _tier_sql(terms)
     c = backend.collation
-    grouped = (
-        _padded(qs)
-        .annotate(tier=_tier(terms))
-        .order_by()
-        .values("work_id")
-        .annotate(
-            best=Max("tier", output_field=IntegerField()),
-            title_length=Min(Length("search_title")),
-            first_pid=Min(Collate(F("pid"), c)),
-            newest=Max("year"),
-            first_title=Min(Collate(F("sort_title"), c)),
-        )
+    page_sql = (
+        f"SELECT m.work_id, MAX({tier}) AS best, MIN(LENGTH(m.search_title)) AS title_length, "
+        f'MIN(m.pid COLLATE "{c}") AS first_pid, MAX(m.year) AS newest, '
+        f'MIN(m.sort_title COLLATE "{c}") AS first_title, COUNT(*) OVER () AS total '
+        f"FROM catalogue_manifestation m WHERE {condition} GROUP BY m.work_id "
+        f"ORDER BY {_ORDER[sort]} LIMIT %s OFFSET %s"
     )
-    if sort == "newest":
-        grouped = grouped.order_by(F("newest").desc(nulls_last=True), "first_pid")
-    elif sort == "title":
-        grouped = grouped.order_by("first_title", "first_pid")
-    else:
-        grouped = grouped.order_by("-best", "title_length", "first_pid")
-    total = grouped.count()
     offset = (page - 1) * page_size
-    rows = list(grouped.values_list("work_id", flat=False)[offset : offset + page_size])
-    work_ids = [r[0] for r in rows]
-    hits = _hits(qs, terms, work_ids)
-    facets = _facets(qs) if with_facets else {k: [] for k in FACET_KEYS}
-    return SearchPage(hits, total, page, page_size, facets)
+    rows = _rows(page_sql, [*tier_params, *base_params, page_size, offset])
+    if rows:
+        total = int(rows[0][6])
+    else:
+        count_sql = (
+            f"SELECT COUNT(DISTINCT m.work_id) FROM catalogue_manifestation m WHERE {condition}"
+        )
+        total = int(_rows(count_sql, base_params)[0][0])
+    work_pks = [int(r[0]) for r in rows]
+    hits = _hits(terms, tier, tier_params, where, where_params, work_pks)
+    facets = _facets(condition, base_params) if with_facets and total else {}
+    return SearchPage(hits, total, page, page_size, {k: facets.get(k, []) for k in FACET_KEYS})
+
+
+def _facets(condition: str, params: list[Any]) -> dict[str, list[tuple[str, int]]]:
+    parts = [
+        f"SELECT '{key}', {expr}, COUNT(DISTINCT work_id) FROM matched "
+        f"WHERE {column} IS NOT NULL GROUP BY {column}"
+        for key, column, expr in (
+            ("material_type", "material_type", "material_type"),
+            ("language", "language", "language"),
+            ("year", "year", "CAST(year AS TEXT)"),
+        )
+    ]
+    sql = (
+        "WITH matched AS MATERIALIZED (SELECT m.work_id, m.material_type, m.language, m.year "
+        f"FROM catalogue_manifestation m WHERE {condition}) " + " UNION ALL ".join(parts)
+    )
+    facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KEYS}
+    for key, value, n in _rows(sql, params):
+        facets[key].append((str(value), int(n)))
+    facets["year"].sort(key=lambda vn: vn[0], reverse=True)
+    for key in ("material_type", "language"):
+        facets[key].sort(key=lambda vn: (-vn[1], vn[0]))
+    return facets
 
 
 def _hits(
-    qs: QuerySet[Manifestation], terms: Sequence[str], work_ids: list[int]
+    terms: Sequence[str],
+    tier: str,
+    tier_params: list[Any],
+    where: list[str],
+    where_params: list[Any],
+    work_pks: list[int],
 ) -> list[SearchHit]:
-    if not work_ids:
+    if not work_pks:
         return []
-    matched = (
-        _padded(qs.filter(work_id__in=work_ids))
-        .annotate(tier=_tier(terms))
-        .values_list("work_id", "pid", "tier", "search_title", "year")
+    marks = ", ".join(["%s"] * len(work_pks))
+    # The match again, on the page's works only: every term a token of the search columns,
+    # which is what both back-ends' indexes hold.
+    every, every_params = _all_like(
+        "m.search_title || ' ' || m.search_creators || ' ' || m.search_body", terms
     )
-    best: dict[int, tuple[Any, ...]] = {}
-    for work_id, pid, tier, stitle, year in matched:
-        key = (-tier, len(stitle), pid)
-        if work_id not in best or key < best[work_id][0]:
-            best[work_id] = (key, pid, year)
-    types: dict[int, set[str]] = {w: set() for w in work_ids}
-    for work_id, material_type in (
-        Manifestation.objects.filter(work_id__in=work_ids)
-        .values_list("work_id", "material_type")
-        .distinct()
+    condition = " AND ".join([f"m.work_id IN ({marks})", every, *where])
+    best_sql = (
+        f"SELECT m.work_id, m.pid, {tier}, LENGTH(m.search_title), m.year "
+        f"FROM catalogue_manifestation m WHERE {condition}"
+    )
+    best: dict[int, tuple[tuple[int, int, str], str, int | None]] = {}
+    for work_pk, pid, rank, length, year in _rows(
+        best_sql, [*tier_params, *work_pks, *every_params, *where_params]
     ):
-        types[work_id].add(material_type)
-    available = set(
-        Holding.objects.filter(
-            manifestation__work_id__in=work_ids, lendable=True, on_shelf__gt=0
-        ).values_list("manifestation__work_id", flat=True)
-    ) | set(
-        OnlineAccess.objects.filter(manifestation__work_id__in=work_ids).values_list(
-            "manifestation__work_id", flat=True
-        )
+        key = (-int(rank), int(length), pid)
+        if work_pk not in best or key < best[work_pk][0]:
+            best[work_pk] = (key, pid, year)
+    works_sql = (
+        "SELECT w.id, w.work_id, w.title, w.creators, m.material_type, "
+        "CASE WHEN EXISTS (SELECT 1 FROM catalogue_holding h WHERE h.manifestation_id = m.id "
+        "AND h.lendable = %s AND h.on_shelf > 0) OR EXISTS (SELECT 1 FROM "
+        "catalogue_onlineaccess o WHERE o.manifestation_id = m.id) THEN 1 ELSE 0 END "
+        "FROM catalogue_work w JOIN catalogue_manifestation m ON m.work_id = w.id "
+        f"WHERE w.id IN ({marks})"
     )
-    from biblogin.catalogue.models import Work
-
-    works = Work.objects.in_bulk(work_ids)
+    works: dict[int, dict[str, Any]] = {}
+    for pk, work_id, title, creators, material_type, available in _rows(
+        works_sql, [True, *work_pks]
+    ):
+        w = works.setdefault(
+            pk, {"work_id": work_id, "title": title, "creators": creators, "types": set()}
+        )
+        w["types"].add(material_type)
+        w["available"] = bool(w.get("available")) or bool(available)
     hits = []
-    for work_id in work_ids:
-        work = works[work_id]
-        _, pid, year = best[work_id]
+    for pk in work_pks:
+        w = works[pk]
+        creators = json.loads(w["creators"]) if isinstance(w["creators"], str) else w["creators"]
+        _, pid, year = best[pk]
         hits.append(
             SearchHit(
-                work_id=work.work_id,
+                work_id=w["work_id"],
                 pid=pid,
-                title=work.title,
-                creators=work.creator_names,
+                title=w["title"],
+                creators=[c["name"] for c in creators],
                 year=year,
-                material_types=sorted(types[work_id]),
-                available_somewhere=work_id in available,
+                material_types=sorted(w["types"]),
+                available_somewhere=bool(w["available"]),
             )
         )
     return hits

@@ -21,5 +21,6 @@ class Command(BaseCommand):
         summary = demo_load(base_url=options["base_url"])
         self.stdout.write(
             f"Demo data loaded: {summary.agencies} agencies, {summary.branches} branches, "
-            f"{summary.borrowers} library registrations, {summary.patrons_in_culr} CULR patrons."
+            f"{summary.borrowers} library registrations, {summary.patrons_in_culr} CULR patrons, "
+            f"{summary.manifestations} catalogue manifestations."
         )

@@ -1,0 +1,1 @@
+"""The demo catalogue (data.py) and its loader (load.py)."""
