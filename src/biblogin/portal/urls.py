@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from django.urls import path
 
-from biblogin.portal.views import auth, order, order_history, ordering, profile
+from biblogin.portal.views import auth, catalogue, lists, order, order_history, ordering, profile
 
 app_name = "portal"
 
 urlpatterns = [
     path("", auth.home, name="home"),
+    path("soeg/", catalogue.search, name="search"),
+    path("soeg/forslag/", catalogue.suggest, name="search-suggest"),
+    # A PID contains ':' (870970-basis:12345678); the view validates it.
+    path("materiale/<str:pid>/", catalogue.material, name="material"),
+    path("huskeliste/", lists.bookmarks, name="bookmarks"),
+    path("huskeliste/tilfoej/", lists.bookmark_add, name="bookmark-add"),
+    path("profil/gemte-soegninger/", lists.saved_searches, name="saved-searches"),
+    path("profil/gemte-soegninger/gem/", lists.saved_search_save, name="saved-search-save"),
+    path(
+        "profil/gemte-soegninger/<str:saved_search_id>/",
+        lists.saved_search_edit,
+        name="saved-search-edit",
+    ),
     path("log-ind/", auth.login, name="login"),
     path("log-ind/mitid/", auth.login_mitid, name="login-mitid"),
     path("log-ind/bibliotek/<str:agency_id>/", auth.login_library, name="login-library"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
 
@@ -54,3 +55,68 @@ def local_id_key(*, agency_id: str, local_id: str) -> str:
     return keyed_hash(
         f"{parse_agency_id(agency_id)}\x00{_user_id(local_id)}", purpose="userdata-portal-link"
     )
+
+
+# A catalogue PID: "<agency or base>-<name>:<local ID>", e.g. "870970-basis:12345678".
+_PID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}:[0-9A-Za-z._-]{1,31}")
+_PARAM_NAME = re.compile(r"[a-z_]{1,20}")
+_TITLE_MAX = 300
+_QUERY_MAX = 256
+_PARAMS_MAX = 8
+_PARAM_VALUES_MAX = 20
+_PARAM_VALUE_MAX = 64
+
+
+def parse_pid(value: object) -> str:
+    """Return a catalogue PID, else raise."""
+    pid = value.strip() if isinstance(value, str) else ""
+    if not _PID.fullmatch(pid):
+        raise ApplicationError(_("Ukendt materiale."), code="invalid_pid")
+    return pid
+
+
+def _printable(value: str) -> str:
+    return "".join(ch for ch in value if ch.isprintable()).strip()
+
+
+def parse_title(value: object) -> str:
+    """Return a title to keep and sort by: printable, at most 300 characters."""
+    title = _printable(value) if isinstance(value, str) else ""
+    return title[:_TITLE_MAX]
+
+
+def parse_search_query(value: object) -> str:
+    """Return a search query to keep: printable, one line, at most 256 characters."""
+    query = " ".join(_printable(value).split()) if isinstance(value, str) else ""
+    if not query:
+        raise ApplicationError(_("Der er ingen søgning at gemme."), code="empty_query")
+    if len(query) > _QUERY_MAX:
+        raise ApplicationError(_("Søgningen er for lang."), code="query_too_long")
+    return query
+
+
+def parse_search_params(value: object) -> dict[str, list[str]]:
+    """Return a search's filters as {name: [values]}: a few short, printable values, else raise."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or len(value) > _PARAMS_MAX:
+        raise ApplicationError(_("Ugyldige filtre."), code="invalid_params")
+    params: dict[str, list[str]] = {}
+    for name, raw in value.items():
+        values = [raw] if isinstance(raw, str) else raw
+        if (
+            not isinstance(name, str)
+            or not _PARAM_NAME.fullmatch(name)
+            or not isinstance(values, list)
+            or len(values) > _PARAM_VALUES_MAX
+        ):
+            raise ApplicationError(_("Ugyldige filtre."), code="invalid_params")
+        cleaned = []
+        for item in values:
+            text = _printable(item) if isinstance(item, str) else ""
+            if not text or len(text) > _PARAM_VALUE_MAX:
+                raise ApplicationError(_("Ugyldige filtre."), code="invalid_params")
+            cleaned.append(text)
+        if cleaned:
+            params[name] = cleaned
+    return dict(sorted(params.items()))

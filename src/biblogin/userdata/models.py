@@ -72,3 +72,46 @@ class LinkOfferOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agency_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class Bookmark(models.Model):
+    """A material on a profile's huskeliste, kept beyond the session (R-PORTAL-16).
+
+    ``title`` is the title when it was added: the list sorts by it and still names a material
+    the catalogue no longer has.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="bookmarks")
+    pid = models.CharField(_("PID"), max_length=64)
+    title = models.CharField(_("titel"), max_length=300)
+    created_at = models.DateTimeField(_("tilføjet"), db_index=True)
+
+    class Meta:
+        verbose_name = _("huskeliste-post")
+        verbose_name_plural = _("huskeliste")
+        constraints = [
+            # R-PORTAL-16: no duplicates, whichever way a material arrives (merge, twice added).
+            models.UniqueConstraint(fields=["profile", "pid"], name="userdata_bookmark_once"),
+        ]
+        indexes = [models.Index(fields=["profile", "title"], name="userdata_bookmark_title")]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}: {self.pid}"
+
+
+class SavedSearch(TimeStampedModel):
+    """A profile's saved search: a name, the query and its filters, to rerun (R-PORTAL-17)."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="saved_searches")
+    name = models.CharField(_("navn"), max_length=100)
+    query = models.CharField(_("søgning"), max_length=256)
+    # The result page's filters and sort as {parameter: [values]}, validated by the service.
+    params = models.JSONField(_("filtre"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("gemt søgning")
+        verbose_name_plural = _("gemte søgninger")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,4 +1,4 @@
-"""Write Bibliotek.dk's user data: profiles, their portal-made FFU links, "don't ask again"."""
+"""Write Bibliotek.dk's user data: profiles, FFU links, "don't ask again", lists and searches."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 import re
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,8 +21,26 @@ from biblogin.patrons.models import AccountIdType
 from biblogin.patrons.selectors import accounts_for_patron, patron_get_by_guid
 from biblogin.patrons.services import account_delete
 from biblogin.registry.models import Agency
-from biblogin.userdata.keys import link_user_key, local_id_key, parse_agency_id, parse_guid
-from biblogin.userdata.models import LinkOfferOptOut, PortalLink, Profile
+from biblogin.userdata.keys import (
+    link_user_key,
+    local_id_key,
+    parse_agency_id,
+    parse_guid,
+    parse_pid,
+    parse_search_params,
+    parse_search_query,
+    parse_title,
+)
+from biblogin.userdata.models import Bookmark, LinkOfferOptOut, PortalLink, Profile, SavedSearch
+from biblogin.userdata.selectors import (
+    BOOKMARKS_PROFILE_MAX,
+    BOOKMARKS_SESSION_MAX,
+    RECENT_SEARCHES_MAX,
+    SAVED_SEARCH_NAME_MAX,
+    SAVED_SEARCHES_MAX,
+    session_bookmarks_parse,
+    session_recent_searches_parse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,3 +175,172 @@ def profile_delete(*, profile: Profile) -> ProfileDeletion:
     )
     logger.info("Profile deleted: patron=%s links_removed=%s", guid, removed)
     return ProfileDeletion(patron_guid=guid, links_removed=tuple(removed))
+
+
+# --- Huskeliste (R-PORTAL-16) -------------------------------------------------------------------
+
+
+def _profile_lock(profile: Profile) -> None:
+    """Take the profile's row lock first, so a limit counted next holds under parallel writers.
+
+    PostgreSQL: the UPDATE holds the row until commit, and the COUNT after it sees what the
+    writer before committed. SQLite: transactions are IMMEDIATE (one writer at a time).
+    """
+    Profile.objects.filter(pk=profile.pk).update(updated_at=timezone.now())
+
+
+def _bookmarks_full() -> ApplicationError:
+    return ApplicationError(
+        _("Din huskeliste er fuld (højst %(count)d materialer). Fjern nogle først.")
+        % {"count": BOOKMARKS_PROFILE_MAX},
+        code="bookmarks_full",
+    )
+
+
+@transaction.atomic
+def bookmark_add(*, profile: Profile, pid: str, title: str, now: dt.datetime | None = None) -> bool:
+    """Put a material on a profile's huskeliste; False when it was there already."""
+    pid = parse_pid(pid)
+    _profile_lock(profile)
+    if Bookmark.objects.filter(profile=profile, pid=pid).exists():
+        return False
+    if Bookmark.objects.filter(profile=profile).count() >= BOOKMARKS_PROFILE_MAX:
+        raise _bookmarks_full()
+    Bookmark.objects.create(
+        profile=profile, pid=pid, title=parse_title(title), created_at=now or timezone.now()
+    )
+    return True
+
+
+@transaction.atomic
+def bookmarks_remove(*, profile: Profile, pids: Iterable[str]) -> int:
+    """Take these materials off a profile's huskeliste; return how many were on it."""
+    wanted = _valid_pids(pids)
+    deleted, _rows = Bookmark.objects.filter(profile=profile, pid__in=wanted).delete()
+    return deleted
+
+
+@transaction.atomic
+def bookmarks_merge_from_session(*, profile: Profile, items: object) -> int:
+    """Merge a session's huskeliste into the profile's, without duplicates (R-PORTAL-16).
+
+    Returns how many were added; a material on both keeps the profile's entry. What does not
+    fit under the profile's bound is left out.
+    """
+    entries = session_bookmarks_parse(items=items)
+    if not entries:
+        return 0
+    _profile_lock(profile)
+    have = set(Bookmark.objects.filter(profile=profile).values_list("pid", flat=True))
+    room = max(0, BOOKMARKS_PROFILE_MAX - len(have))
+    new = [e for e in entries if e.pid not in have][:room]
+    Bookmark.objects.bulk_create(
+        [Bookmark(profile=profile, pid=e.pid, title=e.title, created_at=e.added_at) for e in new],
+        ignore_conflicts=True,
+    )
+    return len(new)
+
+
+def _valid_pids(pids: Iterable[object]) -> list[str]:
+    valid: list[str] = []
+    for value in pids:
+        try:
+            valid.append(parse_pid(value))
+        except ApplicationError:
+            continue
+    return valid
+
+
+def session_bookmark_add(
+    *, items: object, pid: str, title: str, now: dt.datetime | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Return a session's huskeliste with the material added, and whether it was new.
+
+    The list is what the session stores (JSON): guests and session users (R-PORTAL-16).
+    """
+    pid = parse_pid(pid)
+    entries = session_bookmarks_parse(items=items)
+    if any(e.pid == pid for e in entries):
+        return _session_bookmarks_dump(entries), False
+    if len(entries) >= BOOKMARKS_SESSION_MAX:
+        raise ApplicationError(
+            _("Din huskeliste er fuld (højst %(count)d materialer). Fjern nogle først.")
+            % {"count": BOOKMARKS_SESSION_MAX},
+            code="bookmarks_full",
+        )
+    at = now or timezone.now()
+    dumped = _session_bookmarks_dump(entries)
+    dumped.append({"pid": pid, "title": parse_title(title), "at": at.timestamp()})
+    return dumped, True
+
+
+def session_bookmarks_remove(*, items: object, pids: Iterable[str]) -> list[dict[str, Any]]:
+    """Return a session's huskeliste without these materials."""
+    wanted = set(_valid_pids(pids))
+    return _session_bookmarks_dump(
+        [e for e in session_bookmarks_parse(items=items) if e.pid not in wanted]
+    )
+
+
+def _session_bookmarks_dump(entries: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"pid": e.pid, "title": e.title, "at": e.added_at.timestamp()} for e in entries]
+
+
+# --- Searches (R-PORTAL-17) ---------------------------------------------------------------------
+
+
+def recent_search_record(
+    *, items: object, query: str, params: Mapping[str, Any], now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """Return a session's last searches with this one first (a repeat moves up), at most 10."""
+    query = parse_search_query(query)
+    clean = parse_search_params(params)
+    at = (now or timezone.now()).timestamp()
+    kept = [
+        {"q": s.query, "params": s.params, "at": s.at.timestamp()}
+        for s in session_recent_searches_parse(items=items)
+        if (s.query, s.params) != (query, clean)
+    ]
+    return [{"q": query, "params": clean, "at": at}, *kept][:RECENT_SEARCHES_MAX]
+
+
+def _saved_search_name(value: object, *, default: str) -> str:
+    name = " ".join(parse_title(value).split()) if isinstance(value, str) else ""
+    name = name or default
+    return name[:SAVED_SEARCH_NAME_MAX]
+
+
+@transaction.atomic
+def saved_search_create(
+    *, profile: Profile, query: str, params: Mapping[str, Any] | None = None, name: str = ""
+) -> SavedSearch:
+    """Save a search for a profile; the name defaults to the query (R-PORTAL-17)."""
+    query = parse_search_query(query)
+    clean = parse_search_params(params or {})
+    _profile_lock(profile)
+    if SavedSearch.objects.filter(profile=profile).count() >= SAVED_SEARCHES_MAX:
+        raise ApplicationError(
+            _("Du har gemt %(count)d søgninger, som er det højeste antal. Slet nogle først.")
+            % {"count": SAVED_SEARCHES_MAX},
+            code="saved_searches_full",
+        )
+    return SavedSearch.objects.create(
+        profile=profile, name=_saved_search_name(name, default=query), query=query, params=clean
+    )
+
+
+@transaction.atomic
+def saved_search_rename(*, saved_search: SavedSearch, name: str) -> SavedSearch:
+    """Give a saved search a new name; an empty name is refused."""
+    new = _saved_search_name(name, default="")
+    if not new:
+        raise ApplicationError(_("Skriv et navn til søgningen."), code="empty_name")
+    saved_search.name = new
+    saved_search.save(update_fields=["name", "updated_at"])
+    return saved_search
+
+
+@transaction.atomic
+def saved_search_delete(*, saved_search: SavedSearch) -> None:
+    """Delete a saved search."""
+    saved_search.delete()

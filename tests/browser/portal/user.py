@@ -109,7 +109,7 @@ class User:
         expect(self.page.locator("h1")).to_have_text("Log ind")
         self.page.get_by_label("Søg efter dit bibliotek").fill(query)
         with self.page.expect_navigation():
-            self.page.get_by_role("button", name="Søg").click()
+            self.page.locator("main").get_by_role("button", name="Søg").click()
         self.check()
         self.click(library)
 

@@ -64,6 +64,7 @@ from biblogin.portal.session import (
     session_pop,
     session_put,
 )
+from biblogin.portal.userlists import huskeliste_merge_on_login, recent_search_links
 from biblogin.portal.views.common import (
     LAST_LIBRARY_COOKIE,
     agency_name,
@@ -123,7 +124,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if identity is not None and not identity.is_profile:
         agency = Agency.objects.filter(agency_id=identity.agency_id).first()
         linkable = agency is not None and agency_is_linkable_ffu(agency=agency)
-    return page(request, "portal/home.html", {"linkable": linkable})
+    return page(
+        request,
+        "portal/home.html",
+        {"linkable": linkable, "recent": recent_search_links(request)},
+    )
 
 
 @require_GET
@@ -284,7 +289,9 @@ def _finish_login(
     identity_login(request, identity=identity, id_token=id_token)
     if identity.is_profile and identity.guid:
         # R-PORTAL-2: the profile is created on the first login.
-        profile_login_record(patron_guid=identity.guid)
+        login = profile_login_record(patron_guid=identity.guid)
+        # R-PORTAL-16: the session's huskeliste joins the profile's, without duplicates.
+        huskeliste_merge_on_login(request, profile=login.profile)
     step = login_next_step(identity=identity)
     if step == NextStep.OFFER_LINK:
         target = reverse("portal:link-offer")
@@ -373,6 +380,7 @@ def _finish_link(
     # R-PORTAL-6: the user lands on "Mine biblioteker" as a profile user.
     profiled = replace(identity, kind=PROFILE, guid=str(outcome.profile.patron_guid))
     identity_login(request, identity=profiled, id_token=id_token)
+    huskeliste_merge_on_login(request, profile=outcome.profile)  # R-PORTAL-16
     messages.success(
         request,
         _("%(library)s er nu knyttet til din profil. Brug MitID, når du logger ind.")

@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from biblogin.portal.identity import Identity
+from biblogin.portal.menu import profile_menu
 from biblogin.portal.session import portal_logout
+from biblogin.portal.userlists import huskeliste_count
 from biblogin.registry.models import Agency
 from biblogin.userdata.models import Profile
 from biblogin.userdata.selectors import profile_get
@@ -38,11 +40,23 @@ def page(
     *,
     status: int = 200,
 ) -> HttpResponse:
-    """Render a portal page with the user's state for the header (R-PORTAL-2…4)."""
+    """Render a portal page with the user's state for the header (R-PORTAL-2…4).
+
+    The profile menu is shown beside the pages it lists, to a logged-in user.
+    """
     identity = identity_of(request)
+    match = request.resolver_match
+    current = match.view_name if match else ""
+    bookmarks = huskeliste_count(request)
+    menu = profile_menu(
+        identity=identity, current_url_name=current, counts={"portal:bookmarks": bookmarks}
+    )
+    in_menu = identity is not None and any(item.current for item in menu)
     base: dict[str, Any] = {
         "portal_user": identity,
         "portal_user_library": agency_name(identity.agency_id) if identity else "",
+        "portal_menu": menu if in_menu else [],
+        "bookmark_count": bookmarks,
     }
     return render(request, template, {**base, **(context or {})}, status=status)
 
