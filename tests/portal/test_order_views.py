@@ -52,7 +52,7 @@ def test_guest_orders_to_handelshoejskolen_with_its_user_parameters_R_ORDER_4(us
         page,
         **{"laaner-userId": "HH-1001", "laaner-userName": "Ida", "laaner-userMail": "ida@"},
     )
-    assert malformed.status_code == 400 and "gyldig e-mail" in text_of(malformed)
+    assert malformed.status_code == 400 and "gyldig e-mail-adresse" in text_of(malformed)
     assert not Order.objects.exists()
     done = submit(
         user,

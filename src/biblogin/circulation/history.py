@@ -73,7 +73,9 @@ def order_history_consent_revoke(
     if guid is None:
         return 0
     OrderHistoryConsent.objects.filter(patron_guid=guid).delete()
-    deleted, _rows = Order.objects.filter(patron_guid=guid, created_at__lt=_cutoff(now)).delete()
+    old = Order.objects.filter(patron_guid=guid, created_at__lt=_cutoff(now))
+    deleted = old.count()
+    old.delete()
     audit_event_record(
         action=AuditAction.ORDER_HISTORY_REVOKED,
         outcome="ok",
