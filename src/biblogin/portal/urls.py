@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from biblogin.portal.views import auth, ordering, profile
+from biblogin.portal.views import auth, circulation, ordering, profile, saved_info
 
 app_name = "portal"
 
@@ -25,6 +25,15 @@ urlpatterns = [
         profile.library_remove_page,
         name="library-remove",
     ),
+    path("laan-og-reserveringer/", circulation.loans, name="loans"),
+    path("laan-og-reserveringer/forny/", circulation.loan_renew, name="loan-renew"),
+    path(
+        "laan-og-reserveringer/reservering/<str:agency_id>/<str:reservation_id>/slet/",
+        circulation.reservation_delete,
+        name="reservation-delete",
+    ),
+    path("adgange/", circulation.access, name="access"),
+    path("profil/gemte-oplysninger/", saved_info.saved_info, name="saved-info"),
     path("profil/slet/", profile.profile_delete_page, name="profile-delete"),
     path(
         "bestil-uden-login/<str:agency_id>/",

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from biblogin.circulation.selectors import CirculationUser, circulation_counts_for
 from biblogin.portal.identity import Identity
 from biblogin.portal.session import portal_logout
 from biblogin.registry.models import Agency
@@ -24,6 +25,13 @@ LAST_LIBRARY_COOKIE = "bibdk_last_library"
 
 def identity_of(request: HttpRequest) -> Identity | None:
     return cast(Identity | None, getattr(request, "portal_identity", None))
+
+
+def circulation_user(identity: Identity) -> CirculationUser:
+    """Whom circulation asks about: the profile's patron, or the session user's login."""
+    if identity.is_profile and identity.guid:
+        return CirculationUser.profile(identity.guid)
+    return CirculationUser.session(agency_id=identity.agency_id, user_id=identity.user_id)
 
 
 def agency_name(agency_id: str) -> str:
@@ -43,6 +51,10 @@ def page(
     base: dict[str, Any] = {
         "portal_user": identity,
         "portal_user_library": agency_name(identity.agency_id) if identity else "",
+        # The profile menu's counts (R-PORTAL-13), as last fetched: never asks a library.
+        "circulation_counts": circulation_counts_for(user=circulation_user(identity))
+        if identity
+        else None,
     }
     return render(request, template, {**base, **(context or {})}, status=status)
 
