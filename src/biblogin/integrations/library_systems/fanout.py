@@ -7,7 +7,7 @@ an error result; the others keep their values.
 
 The executor is a parameter: the process's shared thread pool by default, ``InlineExecutor`` in
 tests that want the calls one after the other in the test's own thread (and its database
-transaction).
+transaction); the setting ``LIBRARY_FANOUT_INLINE`` makes that the default (tests only).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections
 
 from biblogin.integrations.library_systems.protocol import LibrarySystemTimeout
@@ -102,6 +103,8 @@ def fan_out(
         return {}
     deadline = deadline if math.isfinite(deadline) and deadline > 0 else 0.0
     timeout = min(timeout if math.isfinite(timeout) and timeout > 0 else 0.0, deadline)
+    if executor is None and getattr(settings, "LIBRARY_FANOUT_INLINE", False):
+        executor = InlineExecutor()
     pool = executor or shared_executor()
     inline = isinstance(pool, InlineExecutor)
     ends = time.monotonic() + deadline
