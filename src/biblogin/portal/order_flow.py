@@ -20,11 +20,12 @@ from biblogin.borrowercheck.throttling import client_ip
 from biblogin.circulation.history import last_pickup_branch_id
 from biblogin.circulation.models import OrdererKind
 from biblogin.circulation.orderer import Orderer, OrderRefusal
+from biblogin.circulation.rights import access_rights_for
+from biblogin.circulation.users import CirculationUser
 from biblogin.patrons.selectors import patron_get_by_guid, patron_home_agency_id
 from biblogin.portal.identity import Identity, seal, unseal
 from biblogin.portal.selectors import profile_accounts
 from biblogin.portal.session import session_get, session_put
-from biblogin.registry.selectors import agency_get
 from biblogin.userdata.selectors import profile_get
 
 GUEST_DETAILS_KEY = "guest_order_details"
@@ -227,13 +228,13 @@ def line_reason_message(code: str, *, library: str, text: str = "") -> str:
 
 
 def digital_article_right(identity: Identity | None) -> bool:
-    """R-ORDER-6 via R-PORTAL-14: the home municipality's library subscribes to the Digital
-    Article Service and the user is registered there (profile users only)."""
-    if identity is None or not identity.is_profile or not identity.guid:
+    """R-ORDER-6: the Digital Article Service right, from circulation's one rights selector
+    (R-PORTAL-14: the home municipality's library subscribes and the user is registered there)."""
+    if identity is None:
         return False
-    patron = patron_get_by_guid(guid=identity.guid)
-    home = patron_home_agency_id(patron=patron) if patron is not None else None
-    if not home or home not in own_agency_ids(identity):
-        return False
-    agency = agency_get(agency_id=home)
-    return agency is not None and agency.digital_article_service
+    user = (
+        CirculationUser.profile(identity.guid)
+        if identity.is_profile and identity.guid
+        else CirculationUser.session(agency_id=identity.agency_id, user_id=identity.user_id)
+    )
+    return access_rights_for(user=user).has_digital_article_service
