@@ -7,8 +7,8 @@ condition and the collation name, so a query gives the same page on either. Rank
 over the stored token columns: 4 if every term is in the title, +4 if every term is among the
 creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
 then the shorter title, then the PID (byte order) as the tie-break. A work ranks by its best
-manifestation. Four queries: the page (with the total), the facets, the page's best
-manifestations, the page's works.
+manifestation, which the hit shows (for "newest": its newest). Four queries: the page (with the
+total), the facets, the page's best manifestations, the page's works.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from biblogin.catalogue.search.backends import SearchBackend, backend_for
+from biblogin.catalogue.search.backends import backend_for
 from biblogin.catalogue.search.text import query_terms
 
 SORTS = ("relevance", "newest", "title")
@@ -66,7 +67,12 @@ class SearchFilters:
 def _strings(values: Sequence[str]) -> list[str]:
     if isinstance(values, str):
         values = [values]
-    return sorted({str(v)[:32] for v in values})[:MAX_FILTER_VALUES]
+    # No NUL (PostgreSQL refuses it in text); values are compared, never put in the SQL.
+    return sorted({str(v).replace("\x00", "")[:32] for v in values})[:MAX_FILTER_VALUES]
+
+
+def _year(value: int) -> int:
+    return min(max(int(value), -9999), 9999)
 
 
 def _filters_sql(f: SearchFilters) -> tuple[list[str], list[Any]]:
@@ -79,16 +85,16 @@ def _filters_sql(f: SearchFilters) -> tuple[list[str], list[Any]]:
             params += chosen
     if f.year_from is not None:
         where.append("m.year >= %s")
-        params.append(int(f.year_from))
+        params.append(_year(f.year_from))
     if f.year_to is not None:
         where.append("m.year <= %s")
-        params.append(int(f.year_to))
+        params.append(_year(f.year_to))
     if f.lendable_at_agency:
         where.append(
             "EXISTS (SELECT 1 FROM catalogue_holding h WHERE h.manifestation_id = m.id "
             "AND h.agency_id = %s AND h.lendable = %s)"
         )
-        params += [str(f.lendable_at_agency)[:6], True]
+        params += [str(f.lendable_at_agency).replace("\x00", "")[:6], True]
     return where, params
 
 
@@ -114,8 +120,8 @@ def _tier_sql(terms: Sequence[str]) -> tuple[str, list[Any]]:
     return sql, [*tp, *cp, *ep, " ".join(terms)]
 
 
-def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+def _rows(conn: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
@@ -134,9 +140,10 @@ def search(
     sort: str = "relevance",
     page: int = 1,
     page_size: int = 20,
-    backend: SearchBackend | None = None,
+    conn: BaseDatabaseWrapper | None = None,
     with_facets: bool = True,
 ) -> SearchPage:
+    """Search on ``conn`` (default: the default database) with its vendor's back-end."""
     page_size = min(max(int(page_size), 1), MAX_PAGE_SIZE)
     page = min(max(int(page), 1), MAX_PAGE)
     if sort not in SORTS:
@@ -144,7 +151,8 @@ def search(
     terms = query_terms(query)
     if not terms:
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
-    backend = backend or backend_for()
+    conn = conn or connection
+    backend = backend_for(conn)
     match, match_params = backend.match_sql(terms)
     where, where_params = _filters_sql(filters)
     condition = " AND ".join([match, *where])
@@ -159,21 +167,23 @@ def search(
         f"ORDER BY {_ORDER[sort]} LIMIT %s OFFSET %s"
     )
     offset = (page - 1) * page_size
-    rows = _rows(page_sql, [*tier_params, *base_params, page_size, offset])
+    rows = _rows(conn, page_sql, [*tier_params, *base_params, page_size, offset])
     if rows:
         total = int(rows[0][6])
     else:
         count_sql = (
             f"SELECT COUNT(DISTINCT m.work_id) FROM catalogue_manifestation m WHERE {condition}"
         )
-        total = int(_rows(count_sql, base_params)[0][0])
+        total = int(_rows(conn, count_sql, base_params)[0][0])
     work_pks = [int(r[0]) for r in rows]
-    hits = _hits(terms, tier, tier_params, where, where_params, work_pks)
-    facets = _facets(condition, base_params) if with_facets and total else {}
+    hits = _hits(conn, sort, terms, tier, tier_params, where, where_params, work_pks)
+    facets = _facets(conn, condition, base_params) if with_facets and total else {}
     return SearchPage(hits, total, page, page_size, {k: facets.get(k, []) for k in FACET_KEYS})
 
 
-def _facets(condition: str, params: list[Any]) -> dict[str, list[tuple[str, int]]]:
+def _facets(
+    conn: BaseDatabaseWrapper, condition: str, params: list[Any]
+) -> dict[str, list[tuple[str, int]]]:
     parts = [
         f"SELECT '{key}', {expr}, COUNT(DISTINCT work_id) FROM matched "
         f"WHERE {column} IS NOT NULL GROUP BY {column}"
@@ -188,7 +198,7 @@ def _facets(condition: str, params: list[Any]) -> dict[str, list[tuple[str, int]
         f"FROM catalogue_manifestation m WHERE {condition}) " + " UNION ALL ".join(parts)
     )
     facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KEYS}
-    for key, value, n in _rows(sql, params):
+    for key, value, n in _rows(conn, sql, params):
         facets[key].append((str(value), int(n)))
     facets["year"].sort(key=lambda vn: vn[0], reverse=True)
     for key in ("material_type", "language"):
@@ -197,6 +207,8 @@ def _facets(condition: str, params: list[Any]) -> dict[str, list[tuple[str, int]
 
 
 def _hits(
+    conn: BaseDatabaseWrapper,
+    sort: str,
     terms: Sequence[str],
     tier: str,
     tier_params: list[Any],
@@ -217,11 +229,12 @@ def _hits(
         f"SELECT m.work_id, m.pid, {tier}, LENGTH(m.search_title), m.year "
         f"FROM catalogue_manifestation m WHERE {condition}"
     )
-    best: dict[int, tuple[tuple[int, int, str], str, int | None]] = {}
+    best: dict[int, tuple[tuple[int, int, int, str], str, int | None]] = {}
     for work_pk, pid, rank, length, year in _rows(
-        best_sql, [*tier_params, *work_pks, *every_params, *where_params]
+        conn, best_sql, [*tier_params, *work_pks, *every_params, *where_params]
     ):
-        key = (-int(rank), int(length), pid)
+        # The hit shows the best manifestation, or for "newest" the newest (its year is sorted).
+        key = (-(year or 0) if sort == "newest" else 0, -int(rank), int(length), pid)
         if work_pk not in best or key < best[work_pk][0]:
             best[work_pk] = (key, pid, year)
     works_sql = (
@@ -234,7 +247,7 @@ def _hits(
     )
     works: dict[int, dict[str, Any]] = {}
     for pk, work_id, title, creators, material_type, available in _rows(
-        works_sql, [True, *work_pks]
+        conn, works_sql, [True, *work_pks]
     ):
         w = works.setdefault(
             pk, {"work_id": work_id, "title": title, "creators": creators, "types": set()}
