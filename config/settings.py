@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "biblogin.oidc",
     "biblogin.login",
     "biblogin.userdata",
+    "biblogin.circulation",
     "biblogin.portal",
     "biblogin.demo",
 ]
@@ -250,6 +251,10 @@ BORROWER_CHECK_BREAKER_WINDOW_SECONDS = 60.0
 BORROWER_CHECK_BREAKER_COOLDOWN_SECONDS = float(
     os.environ.get("BIBLOGIN_BORCHK_BREAKER_COOLDOWN", "30")
 )
+# Lån og reserveringer (R-PORTAL-13): each library's limit for its answer (the look-up of the
+# borrower and their status together), and the page's overall deadline for all of them.
+CIRCULATION_LIBRARY_TIMEOUT_SECONDS = float(os.environ.get("BIBLOGIN_CIRCULATION_TIMEOUT", "3.0"))
+CIRCULATION_DEADLINE_SECONDS = float(os.environ.get("BIBLOGIN_CIRCULATION_DEADLINE", "4.0"))
 # Where the bulkheads and breakers live. With Redis: shared by every worker (one bound per agency
 # for the whole deployment; slots are keys with a TTL, so a crashed worker frees its own). The
 # embedded set-up keeps them in each process: the database cache would add SQL (and an SQLite

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -61,7 +61,13 @@ class ExportingLibrarySystem:
         raise LibrarySystemUnavailable("export only")
 
     def request_place(
-        self, *, borrower_ref: str, material_id: str, pickup_branch_id: str, timeout: float
+        self,
+        *,
+        borrower_ref: str,
+        idempotency_key: str,
+        material_ids: Sequence[str],
+        pickup_branch_id: str,
+        timeout: float,
     ) -> RequestReceipt:
         raise LibrarySystemUnavailable("export only")
 

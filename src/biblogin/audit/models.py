@@ -56,6 +56,12 @@ class AuditAction(models.TextChoices):
     OIDC_CODE_REPLAYED = "oidc_code_replayed", _("Autorisationskode genbrugt")
     OIDC_REFRESH_TOKEN_REUSED = "oidc_refresh_token_reused", _("Fornyelsesnøgle genbrugt")
     OIDC_SIGNING_KEY_ROTATED = "oidc_signing_key_rotated", _("Signeringsnøgle roteret")
+    # Orders through the portal (R-LOGIN-13, R-ORDER-7, R-PORTAL-18).
+    ORDER = "order", _("Bestilling")
+    ORDER_REFUSED = "order_refused", _("Bestilling afvist")
+    ORDER_HISTORY_CONSENT = "order_history_consent", _("Samtykke til længere bestillingshistorik")
+    ORDER_HISTORY_REVOKED = "order_history_revoked", _("Samtykke til bestillingshistorik trukket")
+    ORDER_HISTORY_PURGED = "order_history_purged", _("Gammel bestillingshistorik slettet")
     # Staff accounts (R-SEC-4).
     STAFF_TOTP_ENROLLED = "staff_totp_enrolled", _("Godkendelsesapp tilknyttet")
 

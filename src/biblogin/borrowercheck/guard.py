@@ -29,9 +29,8 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches
 
 from biblogin.integrations.library_systems.protocol import (
+    LibrarySystemAnswer,
     LibrarySystemError,
-    LibrarySystemTimeout,
-    LibrarySystemUnavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -204,10 +203,11 @@ def library_call(agency_id: str, *, timeout: float) -> Iterator[None]:
     ticket = guard.enter(agency_id)
     try:
         yield
-    except (LibrarySystemTimeout, LibrarySystemUnavailable):
+    except LibrarySystemError:
+        # Timeout, unavailable: the system did not answer.
         guard.failed(ticket)
         raise
-    except LibrarySystemError:
+    except LibrarySystemAnswer:
         # BorrowerNotFound, RequestRefused: the system answered.
         guard.answered(ticket)
         raise

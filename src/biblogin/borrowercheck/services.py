@@ -23,8 +23,8 @@ from biblogin.common.agency_ids import is_agency_id
 from biblogin.common.cpr import mask_cpr, normalise_cpr
 from biblogin.integrations.library_systems.protocol import (
     Borrower,
+    BorrowerAuthentication,
     BorrowerNotFound,
-    LibrarySystem,
     LibrarySystemError,
     LibrarySystemTimeout,
     LibrarySystemUnavailable,
@@ -279,7 +279,7 @@ def _check(
 
     # 5. The library system, with a timeout and one retry (R-BC-3), under the agency's bulkhead
     # and circuit breaker (R-BC-6).
-    system: LibrarySystem = library_system_for(agency_id)
+    system: BorrowerAuthentication = library_system_for(agency_id)
     timeout = float(settings.BORROWER_CHECK_TIMEOUT_SECONDS)
     if pin_required:
 

@@ -25,7 +25,7 @@ from biblogin.common.cpr_crypto import cpr_hash
 from biblogin.common.errors import ApplicationError
 from biblogin.integrations.library_systems.protocol import (
     Borrower,
-    LibrarySystem,
+    BorrowerExport,
     LibrarySystemError,
 )
 from biblogin.patrons.inputs import parse_agency_id, parse_local_id
@@ -94,7 +94,7 @@ class SyncReport:
         }
 
 
-def _library_system_for(agency_id: str) -> LibrarySystem:
+def _library_system_for(agency_id: str) -> BorrowerExport:
     # Imported here: the library-system selectors pull in the simulated backend, which only the
     # default (non-injected) path needs.
     from biblogin.integrations.library_systems.selectors import library_system_for
@@ -248,7 +248,7 @@ class _Delivery:
                 report.accounts_removed += 1
 
 
-def culr_sync_agency(*, agency_id: str, system: LibrarySystem | None = None) -> SyncReport:
+def culr_sync_agency(*, agency_id: str, system: BorrowerExport | None = None) -> SyncReport:
     """Deliver every borrower of one ``culr_sync`` agency to CULR (R-CULR-2); idempotent.
 
     ``system`` replaces the agency's library system (the integration boundary), e.g. in tests.
@@ -286,7 +286,7 @@ def _record(report: SyncReport, *, outcome: str) -> None:
     )
 
 
-def culr_sync_all(*, system_for: Callable[[str], LibrarySystem] | None = None) -> list[SyncReport]:
+def culr_sync_all(*, system_for: Callable[[str], BorrowerExport] | None = None) -> list[SyncReport]:
     """Deliver every ``culr_sync`` agency in turn; one failing library does not stop the rest."""
     reports: list[SyncReport] = []
     agency_ids = (

@@ -159,6 +159,8 @@ def _persons_load(persons: list[dict[str, Any]]) -> int:
                     borrower=borrower,
                     title=loan["title"],
                     due_date=today + dt.timedelta(days=loan["due_in_days"]),
+                    renewable=loan.get("renewable", True),
+                    material_id=loan.get("material_id", ""),
                 )
             for res in reg.get("reservations", []):
                 expires = res.get("pickup_expires_in_days")
@@ -169,6 +171,7 @@ def _persons_load(persons: list[dict[str, Any]]) -> int:
                     ready_for_pickup=res.get("ready_for_pickup", False),
                     pickup_branch_id=res.get("pickup_branch_id", ""),
                     pickup_expires=today + dt.timedelta(days=expires) if expires else None,
+                    material_id=res.get("material_id", ""),
                 )
             for debt in reg.get("debts", []):
                 simulated.simulated_debt_add(

@@ -124,3 +124,38 @@ class OrderWithoutLoginForm(forms.Form):
             for k, v in self.cleaned_data.items()
             if k != "remember" and v not in (None, "")
         }
+
+
+class SavedLibraryInfoForm(forms.Form):
+    """Saved library info for one library: e-mail, phone, its order parameters (R-PORTAL-15)."""
+
+    def __init__(self, *args: Any, agency: Agency, parameter_types: list[str], **kwargs: Any):
+        kwargs.setdefault("prefix", f"lib{agency.agency_id}")
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+        english = (translation.get_language() or "da").startswith("en")
+        self.fields["email"] = OrderWithoutLoginForm._field(
+            "userMail", label=_("E-mail"), required=False, help_text=""
+        )
+        self.fields["phone"] = OrderWithoutLoginForm._field(
+            "userTelephone", label=_("Telefon"), required=False, help_text=""
+        )
+        by_type = {p.parameter_type: p for p in agency.order_user_parameters.all()}
+        for kind in parameter_types:
+            parameter = by_type.get(kind)
+            help_text = ""
+            if parameter is not None:
+                help_text = (parameter.help_text_en if english else "") or parameter.help_text_da
+            self.fields[kind] = OrderWithoutLoginForm._field(
+                kind,
+                label=OrderUserParameterType(kind).label,
+                required=False,
+                help_text=help_text,
+            )
+
+    def parameters(self) -> dict[str, str]:
+        return {
+            k: (v.isoformat() if hasattr(v, "isoformat") else str(v or ""))
+            for k, v in self.cleaned_data.items()
+            if k not in ("email", "phone")
+        }

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from biblogin.portal.views import auth, catalogue, lists, ordering, profile
+from biblogin.portal.views import (
+    auth,
+    catalogue,
+    circulation,
+    lists,
+    order,
+    order_history,
+    ordering,
+    profile,
+    saved_info,
+)
 
 app_name = "portal"
 
@@ -38,7 +48,20 @@ urlpatterns = [
         profile.library_remove_page,
         name="library-remove",
     ),
+    path("laan-og-reserveringer/", circulation.loans, name="loans"),
+    path("laan-og-reserveringer/forny/", circulation.loan_renew, name="loan-renew"),
+    path(
+        "laan-og-reserveringer/reservering/<str:agency_id>/<str:reservation_id>/slet/",
+        circulation.reservation_delete,
+        name="reservation-delete",
+    ),
+    path("adgange/", circulation.access, name="access"),
+    path("profil/gemte-oplysninger/", saved_info.saved_info, name="saved-info"),
     path("profil/slet/", profile.profile_delete_page, name="profile-delete"),
+    path("bestil/", order.order, name="order"),
+    path("bestil/afhentningssted/", order.order_pickup, name="order-pickup"),
+    path("bestil/kvittering/<str:public_id>/", order.order_receipt, name="order-receipt"),
+    path("profil/bestillingshistorik/", order_history.order_history_page, name="order-history"),
     path(
         "bestil-uden-login/<str:agency_id>/",
         ordering.order_without_login,

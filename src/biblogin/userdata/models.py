@@ -115,3 +115,30 @@ class SavedSearch(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SavedLibraryInfo(TimeStampedModel):
+    """What a profile user saved for ordering at one of their libraries (R-PORTAL-15).
+
+    E-mail and phone, and the library's own order user parameters (R-VIP-7) as a JSON object
+    {type: value}, kept encrypted: it may hold an ID the library knows the user by.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="library_infos")
+    agency_id = models.CharField(_("biblioteksnummer"), max_length=6)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("telefon"), max_length=20, blank=True)
+    parameters_encrypted = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["profile", "agency_id"]
+        verbose_name = _("gemte biblioteksoplysninger")
+        verbose_name_plural = _("gemte biblioteksoplysninger")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "agency_id"], name="userdata_saved_library_info_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} @ {self.agency_id}"

@@ -17,6 +17,7 @@ from biblogin.integrations.library_systems.protocol import (
     LibrarySystem,
     LibrarySystemTimeout,
     LibrarySystemUnavailable,
+    RefusalReason,
     RequestRefused,
 )
 from biblogin.integrations.library_systems.selectors import library_system_for
@@ -236,7 +237,7 @@ def test_renew_is_refused_when_not_renewable_unknown_or_someone_elses(anna: SimB
     for loan_id in (str(fixed.pk), str(theirs.pk), "999999", "abc", "1" * 40):
         with pytest.raises(RequestRefused) as refused:
             system().loan_renew(borrower_ref=anna.borrower_ref, loan_id=loan_id, timeout=1.0)
-        assert refused.value.reason
+        assert refused.value.code in (RefusalReason.NOT_RENEWABLE, RefusalReason.LOAN_NOT_FOUND)
     assert SimLoan.objects.get(pk=fixed.pk).due_date == due
     assert SimLoan.objects.get(pk=theirs.pk).renewals == 0
 
@@ -251,7 +252,8 @@ def test_a_blocked_borrower_cannot_renew_or_reserve() -> None:
     with pytest.raises(RequestRefused):
         system().request_place(
             borrower_ref=blocked.borrower_ref,
-            material_id="870970-basis:1",
+            idempotency_key="key-1",
+            material_ids=["870970-basis:1"],
             pickup_branch_id="710104",
             timeout=1.0,
         )
@@ -261,13 +263,15 @@ def test_request_place_joins_the_end_of_the_queue_once(anna: SimBorrower) -> Non
     other = simulated_borrower_create(agency_id=AGENCY, name="B", pin=PIN, borrower_numbers=["B"])
     first = system().request_place(
         borrower_ref=other.borrower_ref,
-        material_id="870970-basis:1",
+        idempotency_key="key-2",
+        material_ids=["870970-basis:1"],
         pickup_branch_id="710104",
         timeout=1.0,
     )
     second = system().request_place(
         borrower_ref=anna.borrower_ref,
-        material_id="870970-basis:1",
+        idempotency_key="key-3",
+        material_ids=["870970-basis:1"],
         pickup_branch_id="710104",
         timeout=1.0,
     )
@@ -275,7 +279,8 @@ def test_request_place_joins_the_end_of_the_queue_once(anna: SimBorrower) -> Non
     with pytest.raises(RequestRefused):
         system().request_place(
             borrower_ref=anna.borrower_ref,
-            material_id="870970-basis:1",
+            idempotency_key="key-4",
+            material_ids=["870970-basis:1"],
             pickup_branch_id="710104",
             timeout=1.0,
         )
@@ -288,10 +293,18 @@ def test_request_place_joins_the_end_of_the_queue_once(anna: SimBorrower) -> Non
 def test_cancel_removes_the_reservation_and_moves_the_queue_up(anna: SimBorrower) -> None:
     other = simulated_borrower_create(agency_id=AGENCY, name="B", pin=PIN, borrower_numbers=["B"])
     mine = system().request_place(
-        borrower_ref=anna.borrower_ref, material_id="m1", pickup_branch_id="", timeout=1.0
+        borrower_ref=anna.borrower_ref,
+        idempotency_key="key-5",
+        material_ids=["m1"],
+        pickup_branch_id="",
+        timeout=1.0,
     )
     theirs = system().request_place(
-        borrower_ref=other.borrower_ref, material_id="m1", pickup_branch_id="", timeout=1.0
+        borrower_ref=other.borrower_ref,
+        idempotency_key="key-6",
+        material_ids=["m1"],
+        pickup_branch_id="",
+        timeout=1.0,
     )
     system().reservation_cancel(
         borrower_ref=anna.borrower_ref, reservation_id=mine.request_id, timeout=1.0
@@ -342,11 +355,19 @@ def test_unusable_ids_are_answered_not_crashed_on(anna: SimBorrower, bad: str) -
         system().user_status(borrower_ref=bad, timeout=1.0)
     with pytest.raises(RequestRefused):
         system().request_place(
-            borrower_ref=anna.borrower_ref, material_id=bad, pickup_branch_id="", timeout=1.0
+            borrower_ref=anna.borrower_ref,
+            idempotency_key="key-7",
+            material_ids=[bad],
+            pickup_branch_id="",
+            timeout=1.0,
         )
     if bad:  # no pickup branch at all is the system's default branch
         with pytest.raises(RequestRefused):
             system().request_place(
-                borrower_ref=anna.borrower_ref, material_id="m1", pickup_branch_id=bad, timeout=1
+                borrower_ref=anna.borrower_ref,
+                idempotency_key="key-8",
+                material_ids=["m1"],
+                pickup_branch_id=bad,
+                timeout=1,
             )
     assert not SimReservation.objects.exists()

@@ -140,6 +140,8 @@ class SimBorrowerId(models.Model):
 class SimLoan(models.Model):
     borrower = models.ForeignKey(SimBorrower, on_delete=models.CASCADE, related_name="loans")
     title = models.CharField(_("titel"), max_length=300)
+    # The library's record ID; where it is a catalogue PID, the profile links the material.
+    material_id = models.CharField(_("materiale-id"), max_length=100, blank=True)
     due_date = models.DateField(_("afleveringsdato"))
     renewable = models.BooleanField(_("kan fornys"), default=True)
     renewals = models.PositiveSmallIntegerField(_("fornyelser"), default=0)
@@ -179,6 +181,36 @@ class SimReservation(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SimRequest(models.Model):
+    """A request placed under an idempotency key: the same key again gives the same receipt."""
+
+    system = models.ForeignKey(
+        SimulatedSystem,
+        on_delete=models.CASCADE,
+        to_field="agency_id",
+        db_column="agency_id",
+        related_name="+",
+    )
+    idempotency_key = models.CharField(_("idempotensnøgle"), max_length=100)
+    request_id = models.CharField(_("reserverings-id"), max_length=32)
+    material_id = models.CharField(_("materiale-id"), max_length=100)
+    queue_position = models.PositiveIntegerField(_("nummer i køen"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["system", "created", "id"]
+        verbose_name = _("simuleret bestilling")
+        verbose_name_plural = _("simulerede bestillinger")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "idempotency_key"], name="library_systems_request_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_id} {self.request_id}"
 
 
 class SimDebt(models.Model):
@@ -249,3 +281,44 @@ class Sip2Configuration(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.agency_id} SIP2 {self.host}:{self.port}"
+
+
+class Sip2HoldState(models.TextChoices):
+    PLACING = "placing", _("afgives")
+    PLACED = "placed", _("afgivet")
+
+
+class Sip2HoldRequest(models.Model):
+    """A hold placed over SIP2 under an idempotency key, which SIP2 itself does not know.
+
+    Recorded (PLACING, with the patron's holds before) BEFORE the Hold message is sent; the
+    answer turns it PLACED. A retry finding it PLACING compares the patron's holds now with
+    those before: a new one is the hold whose answer was lost, so no second one is placed.
+    """
+
+    agency_id = models.CharField(_("biblioteksnummer"), max_length=6, validators=[six_digits])
+    idempotency_key = models.CharField(_("idempotensnøgle"), max_length=100)
+    state = models.CharField(
+        _("tilstand"), max_length=8, choices=Sip2HoldState.choices, default=Sip2HoldState.PLACING
+    )
+    # None until the first attempt; then the patron's hold items just before it was sent.
+    holds_before = models.JSONField(_("reserveringer før"), null=True, blank=True, default=None)
+    # While an attempt is in flight: no second call with the key sends one too.
+    attempt_until = models.DateTimeField(null=True, blank=True, editable=False)
+    request_id = models.CharField(_("reserverings-id"), max_length=100, blank=True)
+    material_id = models.CharField(_("materiale-id"), max_length=100, blank=True)
+    queue_position = models.PositiveIntegerField(_("nummer i køen"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agency_id", "created", "id"]
+        verbose_name = _("SIP2-reservering")
+        verbose_name_plural = _("SIP2-reserveringer")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency_id", "idempotency_key"], name="library_systems_sip2_hold_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} {self.request_id or self.idempotency_key}"

@@ -184,14 +184,23 @@ def simulated_user_status_clear(*, borrower: SimBorrower) -> None:
 
 @transaction.atomic
 def simulated_loan_add(
-    *, borrower: SimBorrower, title: str, due_date: dt.date, renewable: bool = True
+    *,
+    borrower: SimBorrower,
+    title: str,
+    due_date: dt.date,
+    renewable: bool = True,
+    material_id: str = "",
 ) -> SimLoan:
-    """Lend a title to a simulated borrower."""
+    """Lend a title to a simulated borrower (``material_id``: the record, e.g. a PID)."""
     title = title.strip()
     if not title:
         raise ApplicationError(_("Lånet skal have en titel."), code="no_title")
     return SimLoan.objects.create(
-        borrower=borrower, title=title, due_date=due_date, renewable=renewable
+        borrower=borrower,
+        title=title,
+        due_date=due_date,
+        renewable=renewable,
+        material_id=material_id.strip()[:100],
     )
 
 

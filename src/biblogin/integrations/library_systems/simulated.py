@@ -12,12 +12,11 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from biblogin.common.agency_ids import is_branch_id
 from biblogin.common.cpr_crypto import cpr_hash
@@ -26,17 +25,20 @@ from biblogin.integrations.library_systems.models import (
     SimBorrowerId,
     SimBorrowerIdKind,
     SimLoan,
+    SimRequest,
     SimReservation,
     SimulatedSystem,
 )
 from biblogin.integrations.library_systems.pins import pin_verify
 from biblogin.integrations.library_systems.protocol import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     Borrower,
     BorrowerNotFound,
     Debt,
     LibrarySystemTimeout,
     LibrarySystemUnavailable,
     Loan,
+    RefusalReason,
     RequestReceipt,
     RequestRefused,
     Reservation,
@@ -76,7 +78,11 @@ def _as_borrower(borrower: SimBorrower, identifiers: list[SimBorrowerId] | None 
 
 def _as_loan(loan: SimLoan) -> Loan:
     return Loan(
-        loan_id=str(loan.pk), title=loan.title, due_date=loan.due_date, renewable=loan.renewable
+        loan_id=str(loan.pk),
+        title=loan.title,
+        due_date=loan.due_date,
+        renewable=loan.renewable,
+        material_id=loan.material_id,
     )
 
 
@@ -88,6 +94,7 @@ def _as_reservation(reservation: SimReservation) -> Reservation:
         ready_for_pickup=reservation.ready_for_pickup,
         pickup_branch_id=reservation.pickup_branch_id,
         pickup_expires=reservation.pickup_expires,
+        material_id=reservation.material_id,
     )
 
 
@@ -266,11 +273,11 @@ class SimulatedLibrarySystem:
                 else None
             )
             if loan is None:
-                raise RequestRefused(_("Lånet findes ikke."))
+                raise RequestRefused(RefusalReason.LOAN_NOT_FOUND)
             if borrower.blocked:
-                raise RequestRefused(_("Du er spærret og kan ikke forny lån."))
+                raise RequestRefused(RefusalReason.BORROWER_BLOCKED)
             if not loan.renewable:
-                raise RequestRefused(_("Lånet kan ikke fornys."))
+                raise RequestRefused(RefusalReason.NOT_RENEWABLE)
             start = max(loan.due_date, timezone.localdate())
             loan.due_date = start + dt.timedelta(days=LOAN_PERIOD_DAYS)
             loan.renewals += 1
@@ -289,7 +296,7 @@ class SimulatedLibrarySystem:
                 else None
             )
             if reservation is None:
-                raise RequestRefused(_("Reserveringen findes ikke."))
+                raise RequestRefused(RefusalReason.RESERVATION_NOT_FOUND)
             position = reservation.queue_position
             material_id = reservation.material_id
             reservation.delete()
@@ -302,37 +309,99 @@ class SimulatedLibrarySystem:
                 ).update(queue_position=F("queue_position") - 1)
 
     def request_place(
-        self, *, borrower_ref: str, material_id: str, pickup_branch_id: str, timeout: float
+        self,
+        *,
+        borrower_ref: str,
+        idempotency_key: str,
+        material_ids: Sequence[str],
+        pickup_branch_id: str,
+        timeout: float,
     ) -> RequestReceipt:
-        """Reserve a material: the borrower joins the end of its queue."""
+        """Reserve one of the materials (the shortest queue): the borrower joins its end.
+
+        Idempotent per key (R-ORDER-5): a key already used returns its receipt, and two calls
+        with one key at once place one reservation (the unique key decides).
+        """
         self._cross_the_wire(timeout)
-        material_id = material_id.strip()
+        key = idempotency_key if isinstance(idempotency_key, str) else ""
+        if _unusable(key) or not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise RequestRefused(RefusalReason.INVALID_REQUEST, "idempotency key")
+        done = self._request_done(key)
+        if done is not None:
+            return done
+        try:
+            return self._request_place(
+                borrower_ref=borrower_ref,
+                key=key,
+                material_ids=material_ids,
+                pickup_branch_id=pickup_branch_id,
+            )
+        except IntegrityError:
+            # Another call with this key won the race; its reservation is the one.
+            done = self._request_done(key)
+            if done is None:
+                raise
+            return done
+
+    def _request_done(self, key: str) -> RequestReceipt | None:
+        done = SimRequest.objects.filter(
+            system__agency_id=self.agency_id, idempotency_key=key
+        ).first()
+        if done is None:
+            return None
+        return RequestReceipt(
+            request_id=done.request_id,
+            material_id=done.material_id,
+            queue_position=done.queue_position,
+        )
+
+    def _request_place(
+        self, *, borrower_ref: str, key: str, material_ids: Sequence[str], pickup_branch_id: str
+    ) -> RequestReceipt:
+        wanted = list(
+            dict.fromkeys(m.strip() for m in material_ids if isinstance(m, str) and m.strip())
+        )
         with transaction.atomic():
             borrower = self._borrower_by_ref(borrower_ref)
-            if _unusable(material_id) or len(material_id) > 100:
-                raise RequestRefused(_("Ukendt materiale."))
+            if not wanted or any(_unusable(m) or len(m) > 100 for m in wanted) or len(wanted) > 25:
+                raise RequestRefused(RefusalReason.MATERIAL_UNKNOWN)
             if pickup_branch_id and not is_branch_id(pickup_branch_id):
-                raise RequestRefused(_("Ukendt afhentningssted."))
+                raise RequestRefused(RefusalReason.PICKUP_BRANCH_UNKNOWN)
             if borrower.blocked:
-                raise RequestRefused(_("Du er spærret og kan ikke reservere."))
-            if SimReservation.objects.filter(borrower=borrower, material_id=material_id).exists():
-                raise RequestRefused(_("Du har allerede reserveret dette materiale."))
-            waiting = SimReservation.objects.filter(
-                borrower__system__agency_id=self.agency_id,
-                material_id=material_id,
-                ready_for_pickup=False,
-            ).count()
+                raise RequestRefused(RefusalReason.BORROWER_BLOCKED)
+            if SimReservation.objects.filter(borrower=borrower, material_id__in=wanted).exists():
+                raise RequestRefused(RefusalReason.ALREADY_RESERVED)
+            queues = {
+                material_id: SimReservation.objects.filter(
+                    borrower__system__agency_id=self.agency_id,
+                    material_id=material_id,
+                    ready_for_pickup=False,
+                ).count()
+                for material_id in wanted
+            }
+            material_id = min(wanted, key=lambda m: queues[m])
             reservation = SimReservation.objects.create(
                 borrower=borrower,
                 # The simulated system has no catalogue: it knows the material by its ID.
                 title=material_id,
                 material_id=material_id,
-                queue_position=waiting + 1,
+                queue_position=queues[material_id] + 1,
                 pickup_branch_id=pickup_branch_id,
+            )
+            # The key is unique per system: a simultaneous call with it fails here and rolls
+            # its reservation back with it.
+            SimRequest.objects.create(
+                system_id=self.agency_id,
+                idempotency_key=key,
+                request_id=str(reservation.pk),
+                material_id=material_id,
+                queue_position=reservation.queue_position,
             )
             logger.info(
                 "simulated request placed agency=%s reservation=%s", self.agency_id, reservation.pk
             )
             return RequestReceipt(
-                request_id=str(reservation.pk), queue_position=reservation.queue_position
+                request_id=str(reservation.pk),
+                material_id=material_id,
+                queue_position=reservation.queue_position,
             )

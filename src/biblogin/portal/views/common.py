@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from biblogin.circulation.selectors import CirculationUser, circulation_counts_for
 from biblogin.portal.identity import Identity
 from biblogin.portal.menu import profile_menu
 from biblogin.portal.session import portal_logout
@@ -26,6 +27,13 @@ LAST_LIBRARY_COOKIE = "bibdk_last_library"
 
 def identity_of(request: HttpRequest) -> Identity | None:
     return cast(Identity | None, getattr(request, "portal_identity", None))
+
+
+def circulation_user(identity: Identity) -> CirculationUser:
+    """Whom circulation asks about: the profile's patron, or the session user's login."""
+    if identity.is_profile and identity.guid:
+        return CirculationUser.profile(identity.guid)
+    return CirculationUser.session(agency_id=identity.agency_id, user_id=identity.user_id)
 
 
 def agency_name(agency_id: str) -> str:
@@ -57,6 +65,10 @@ def page(
         "portal_user_library": agency_name(identity.agency_id) if identity else "",
         "portal_menu": menu if in_menu else [],
         "bookmark_count": bookmarks,
+        # The profile menu's counts (R-PORTAL-13), as last fetched: never asks a library.
+        "circulation_counts": circulation_counts_for(user=circulation_user(identity))
+        if identity
+        else None,
     }
     return render(request, template, {**base, **(context or {})}, status=status)
 

@@ -21,6 +21,7 @@ from biblogin.integrations.library_systems.protocol import (
     BorrowerNotFound,
     LibrarySystemTimeout,
     LibrarySystemUnavailable,
+    RefusalReason,
     RequestRefused,
 )
 from biblogin.integrations.library_systems.sip2.adapter import Sip2LibrarySystem
@@ -180,7 +181,9 @@ def test_renew_refused_carries_the_librarys_screen_message(sip2: Any) -> None:
     loan = simulated.simulated_loan_add(borrower=clara, title="Fast", due_date=due, renewable=False)
     with pytest.raises(RequestRefused) as refused:
         sip2.loan_renew(borrower_ref=clara.borrower_ref, loan_id=f"L{loan.pk}", timeout=T)
-    assert refused.value.reason == "Lånet kan ikke fornys."  # AF, from the library
+    # SIP2 carries no reason code: a refused renewal is NOT_RENEWABLE, the AF its detail.
+    assert refused.value.code == RefusalReason.NOT_RENEWABLE
+    assert refused.value.detail == "Lånet kan ikke fornys."  # AF, from the library
     loan.refresh_from_db()
     assert loan.due_date == due and loan.renewals == 0
 
@@ -206,7 +209,8 @@ def test_hold_placed_then_cancelled(sip2: Any) -> None:
     clara = _clara()
     receipt = sip2.request_place(
         borrower_ref=clara.borrower_ref,
-        material_id="870970-basis:12345678",
+        idempotency_key="order-1",
+        material_ids=["870970-basis:12345678"],
         pickup_branch_id="829001",
         timeout=T,
     )
@@ -228,9 +232,67 @@ def test_hold_placed_then_cancelled(sip2: Any) -> None:
 
 def test_second_hold_on_the_same_material_is_refused_with_the_reason(sip2: Any) -> None:
     ref = _clara().borrower_ref
-    sip2.request_place(borrower_ref=ref, material_id="m-1", pickup_branch_id="", timeout=T)
-    with pytest.raises(RequestRefused, match="allerede reserveret"):
-        sip2.request_place(borrower_ref=ref, material_id="m-1", pickup_branch_id="", timeout=T)
+    sip2.request_place(
+        borrower_ref=ref, idempotency_key="k1", material_ids=["m-1"], pickup_branch_id="", timeout=T
+    )
+    with pytest.raises(RequestRefused, match="allerede reserveret") as refused:
+        sip2.request_place(
+            borrower_ref=ref,
+            idempotency_key="k2",
+            material_ids=["m-1"],
+            pickup_branch_id="",
+            timeout=T,
+        )
+    assert refused.value.code == RefusalReason.OTHER
+
+
+def test_hold_with_the_same_idempotency_key_is_placed_once(sip2: Any) -> None:
+    """R-ORDER-5 over SIP2, which knows no key: the same key again gives the same receipt."""
+    clara = _clara()
+    kwargs = {
+        "borrower_ref": clara.borrower_ref,
+        "idempotency_key": "order-7:line-1",
+        "material_ids": ["m-7"],
+        "pickup_branch_id": "",
+        "timeout": T,
+    }
+    first = sip2.request_place(**kwargs)
+    again = sip2.request_place(**kwargs)
+    assert again == first
+    assert SimReservation.objects.filter(borrower=clara, material_id="m-7").count() == 1
+
+
+def test_hold_whose_answer_was_lost_is_found_on_retry_not_placed_again(sip2: Any) -> None:
+    """R-ORDER-5: the hold arrived but its answer did not; the retry finds it by the key."""
+    clara = _clara()
+    kwargs = {
+        "borrower_ref": clara.borrower_ref,
+        "idempotency_key": "order-8:line-1",
+        "material_ids": ["m-8"],
+        "pickup_branch_id": "",
+        "timeout": T,
+    }
+    real_hold = sip2._hold
+    calls: list[str] = []
+
+    def hold_then_lose_the_answer(*args: Any, **kw: Any) -> Any:
+        answer = real_hold(*args, **kw)
+        calls.append(kw["mode"])
+        if len(calls) == 1:
+            raise LibrarySystemTimeout("answer lost")
+        return answer
+
+    sip2._hold = hold_then_lose_the_answer
+    try:
+        with pytest.raises(LibrarySystemTimeout):
+            sip2.request_place(**kwargs)
+        receipt = sip2.request_place(**kwargs)
+    finally:
+        sip2._hold = real_hold
+    held = SimReservation.objects.get(borrower=clara, material_id="m-8")
+    assert calls == ["+"]  # the retry placed nothing
+    assert receipt.request_id == f"R{held.pk}"
+    assert sip2.request_place(**kwargs) == receipt
 
 
 # -- the connection: reuse, threads, slow, gone ----------------------------------------------

@@ -11,8 +11,12 @@ Which SIP2 messages carry what (SIP2 2.00):
 - renew: Renew (29 → 30); hold place / cancel: Hold (15 → 16) with mode ``+`` / ``-``.
 
 SIP2 2.00 has no field for a CPR, a municipality, a per-loan "renewable" flag, a patron's place
-in a hold queue or a refusal's reason code: those stay empty, and a refusal's reason is the
-server's screen message (AF). A borrower export does not exist in SIP2 at all.
+in a hold queue or a refusal's reason code: those stay empty; a refusal's code is what the
+message itself says (a renewal refused is NOT_RENEWABLE, a hold refused OTHER) and the
+server's screen message (AF) is its detail. A borrower export does not exist in SIP2 at all.
+
+SIP2 knows no idempotency key either: ``request_place`` keeps one itself (``Sip2HoldRequest``),
+recorded before the Hold message is sent, so a retry after a lost answer places no second hold.
 """
 
 from __future__ import annotations
@@ -20,16 +24,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from django.utils.translation import gettext as _
+from django.db import IntegrityError
+from django.utils import timezone
 
+from biblogin.integrations.library_systems.models import Sip2HoldRequest, Sip2HoldState
 from biblogin.integrations.library_systems.protocol import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     Borrower,
     BorrowerNotFound,
     Debt,
     LibrarySystemUnavailable,
     Loan,
+    RefusalReason,
     RequestReceipt,
     RequestRefused,
     Reservation,
@@ -294,9 +302,9 @@ class Sip2LibrarySystem:
                     deadline=deadline,
                 )
         except ValueError:
-            raise RequestRefused(_("Lånet findes ikke.")) from None
+            raise RequestRefused(RefusalReason.LOAN_NOT_FOUND) from None
         if answer.fixed[0] != "1":
-            raise RequestRefused(_screen_message(answer) or _("Lånet kan ikke fornys."))
+            raise RequestRefused(RefusalReason.NOT_RENEWABLE, _screen_message(answer))
         due = _sip2_date_value(answer.first("AH"), what="due date (AH)")
         if due is None:
             raise Sip2MalformedAnswer(
@@ -309,55 +317,177 @@ class Sip2LibrarySystem:
         )
 
     def _hold(
-        self, *, mode: str, borrower_ref: str, item: str, pickup: str, timeout: float
+        self,
+        connection: Sip2Connection,
+        deadline: Deadline,
+        *,
+        mode: str,
+        borrower_ref: str,
+        item: str,
+        pickup: str,
     ) -> Sip2Message:
         fields = [("AO", self.endpoint.institution_id), ("AA", borrower_ref)]
         if pickup:
             fields.append(("BS", pickup))
         fields += [("AB", item), ("AC", "")]
-        with self._client.session(timeout=timeout) as (connection, deadline):
-            return connection.exchange(
-                "15",
-                mode + sip2_date(),
-                fields,
-                expect="16",
-                fixed_length=_HOLD_FIXED,
-                deadline=deadline,
+        return connection.exchange(
+            "15",
+            mode + sip2_date(),
+            fields,
+            expect="16",
+            fixed_length=_HOLD_FIXED,
+            deadline=deadline,
+        )
+
+    def _hold_items(
+        self, connection: Sip2Connection, deadline: Deadline, *, borrower_ref: str
+    ) -> list[str]:
+        """The patron's hold items now: available (AS) and waiting (CD)."""
+        items: list[str] = []
+        for summary, field_id in ((_SUMMARY_HOLDS, "AS"), (_SUMMARY_UNAVAILABLE_HOLDS, "CD")):
+            answer = self._patron_information(
+                connection, deadline, patron=borrower_ref, summary=summary
             )
+            items += [item.strip() for item in answer.every(field_id)]
+        return items
 
     def reservation_cancel(self, *, borrower_ref: str, reservation_id: str, timeout: float) -> None:
         """Cancel a hold (15, mode ``-``); a refusal carries the server's screen message."""
         try:
-            answer = self._hold(
-                mode="-", borrower_ref=borrower_ref, item=reservation_id, pickup="", timeout=timeout
-            )
+            with self._client.session(timeout=timeout) as (connection, deadline):
+                answer = self._hold(
+                    connection,
+                    deadline,
+                    mode="-",
+                    borrower_ref=borrower_ref,
+                    item=reservation_id,
+                    pickup="",
+                )
         except ValueError:
-            raise RequestRefused(_("Reserveringen findes ikke.")) from None
+            raise RequestRefused(RefusalReason.RESERVATION_NOT_FOUND) from None
         if answer.fixed[0] != "1":
-            raise RequestRefused(_screen_message(answer) or _("Reserveringen kan ikke annulleres."))
+            raise RequestRefused(RefusalReason.OTHER, _screen_message(answer))
 
     def request_place(
-        self, *, borrower_ref: str, material_id: str, pickup_branch_id: str, timeout: float
+        self,
+        *,
+        borrower_ref: str,
+        idempotency_key: str,
+        material_ids: Sequence[str],
+        pickup_branch_id: str,
+        timeout: float,
     ) -> RequestReceipt:
-        """Place a hold (15, mode ``+``) on a material, to be picked up at a branch."""
-        material_id = material_id.strip()
-        if not material_id:
-            raise RequestRefused(_("Ukendt materiale."))
+        """Place one hold (15, mode ``+``) on the first material the server accepts.
+
+        Idempotent per key (R-ORDER-5), though SIP2 is not: the key is recorded before the
+        Hold message is sent, with the patron's holds at that moment; a retry after a lost
+        answer finds the hold that appeared since instead of placing another. One attempt per
+        key at a time: a second one meanwhile is told the system is busy (retry later).
+        """
+        key = idempotency_key if isinstance(idempotency_key, str) else ""
+        if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or "\x00" in key:
+            raise RequestRefused(RefusalReason.INVALID_REQUEST, "idempotency key")
+        wanted = list(
+            dict.fromkeys(m.strip() for m in material_ids if isinstance(m, str) and m.strip())
+        )
+        if not wanted or len(wanted) > 25:
+            raise RequestRefused(RefusalReason.MATERIAL_UNKNOWN)
+        record = self._hold_record(key)
+        if record.state == Sip2HoldState.PLACED:
+            return _receipt(record)
+        now = timezone.now()
+        # Claim the attempt atomically (a conditional UPDATE): no lock is held over the network.
+        claimed = (
+            Sip2HoldRequest.objects.filter(pk=record.pk, state=Sip2HoldState.PLACING)
+            .exclude(attempt_until__gt=now)
+            .update(attempt_until=now + dt.timedelta(seconds=min(timeout, 60) + 5))
+        )
+        if not claimed:
+            record.refresh_from_db()
+            if record.state == Sip2HoldState.PLACED:
+                return _receipt(record)
+            raise LibrarySystemUnavailable(
+                f"a hold with this key is being placed at {self.agency_id}; try again shortly"
+            )
         try:
-            answer = self._hold(
-                mode="+",
+            return self._request_place(
+                record,
                 borrower_ref=borrower_ref,
-                item=material_id,
-                pickup=pickup_branch_id,
+                material_ids=wanted,
+                pickup_branch_id=pickup_branch_id,
                 timeout=timeout,
             )
+        finally:
+            Sip2HoldRequest.objects.filter(pk=record.pk).update(attempt_until=None)
+
+    def _hold_record(self, key: str) -> Sip2HoldRequest:
+        try:
+            record, _created = Sip2HoldRequest.objects.get_or_create(
+                agency_id=self.agency_id, idempotency_key=key
+            )
+        except IntegrityError:
+            record = Sip2HoldRequest.objects.get(agency_id=self.agency_id, idempotency_key=key)
+        return record
+
+    def _request_place(
+        self,
+        record: Sip2HoldRequest,
+        *,
+        borrower_ref: str,
+        material_ids: list[str],
+        pickup_branch_id: str,
+        timeout: float,
+    ) -> RequestReceipt:
+        try:
+            with self._client.session(timeout=timeout) as (connection, deadline):
+                holds_now = self._hold_items(connection, deadline, borrower_ref=borrower_ref)
+                if record.holds_before is not None:
+                    # An earlier attempt's answer was lost: did its hold arrive?
+                    new = [item for item in holds_now if item not in set(record.holds_before)]
+                    if new:
+                        return self._placed(record, request_id=new[0], material_id="", queue="")
+                else:
+                    record.holds_before = holds_now
+                    Sip2HoldRequest.objects.filter(pk=record.pk).update(holds_before=holds_now)
+                refusal = RequestRefused(RefusalReason.MATERIAL_UNKNOWN)
+                for material_id in material_ids:
+                    answer = self._hold(
+                        connection,
+                        deadline,
+                        mode="+",
+                        borrower_ref=borrower_ref,
+                        item=material_id,
+                        pickup=pickup_branch_id,
+                    )
+                    if answer.fixed[0] == "1":
+                        return self._placed(
+                            record,
+                            request_id=(answer.first("AB") or "").strip() or material_id,
+                            material_id=material_id,
+                            queue=(answer.first("BR") or "").strip(),
+                        )
+                    refusal = RequestRefused(RefusalReason.OTHER, _screen_message(answer))
         except ValueError:
-            raise RequestRefused(_("Ukendt materiale.")) from None
-        if answer.fixed[0] != "1":
-            raise RequestRefused(_screen_message(answer) or _("Reserveringen blev afvist."))
-        position = (answer.first("BR") or "").strip()
+            refusal = RequestRefused(RefusalReason.MATERIAL_UNKNOWN)
+        # Nothing was placed: the key may be used again for a fresh attempt.
+        record.delete()
+        raise refusal
+
+    def _placed(
+        self, record: Sip2HoldRequest, *, request_id: str, material_id: str, queue: str
+    ) -> RequestReceipt:
+        record.state = Sip2HoldState.PLACED
+        record.request_id = request_id[:100]
+        record.material_id = material_id
+        record.queue_position = int(queue) if queue.isdigit() and len(queue) < 9 else None
+        record.save(update_fields=["state", "request_id", "material_id", "queue_position"])
         logger.info("sip2 hold placed agency=%s", self.agency_id)
-        return RequestReceipt(
-            request_id=(answer.first("AB") or "").strip() or material_id,
-            queue_position=int(position) if position.isdigit() and len(position) < 9 else None,
-        )
+        return _receipt(record)
+
+
+def _receipt(record: Sip2HoldRequest) -> RequestReceipt:
+    return RequestReceipt(
+        request_id=record.request_id,
+        material_id=record.material_id,
+        queue_position=record.queue_position,
+    )

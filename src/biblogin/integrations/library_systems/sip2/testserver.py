@@ -19,6 +19,7 @@ import datetime as dt
 import hmac
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -53,6 +54,7 @@ from biblogin.integrations.library_systems.pins import pin_verify
 from biblogin.integrations.library_systems.protocol import (
     BorrowerNotFound,
     LibrarySystemError,
+    RefusalReason,
     RequestRefused,
 )
 from biblogin.integrations.library_systems.simulated import SimulatedLibrarySystem
@@ -63,6 +65,22 @@ ENCODING = "cp850"
 # How long the simulator may take per call here; its latency setting is what makes us slow.
 SIMULATOR_BUDGET_SECONDS = 600.0
 _STOP_GRACE_SECONDS = 30.0
+
+
+# What a Danish ILS's screen message (AF) says for each refusal: SIP2 carries text, not codes.
+_SCREEN = {
+    RefusalReason.LOAN_NOT_FOUND: "Lånet findes ikke.",
+    RefusalReason.NOT_RENEWABLE: "Lånet kan ikke fornys.",
+    RefusalReason.BORROWER_BLOCKED: "Du er spærret.",
+    RefusalReason.RESERVATION_NOT_FOUND: "Reserveringen findes ikke.",
+    RefusalReason.MATERIAL_UNKNOWN: "Ukendt materiale.",
+    RefusalReason.PICKUP_BRANCH_UNKNOWN: "Ukendt afhentningssted.",
+    RefusalReason.ALREADY_RESERVED: "Du har allerede reserveret dette materiale.",
+}
+
+
+def _screen(refused: RequestRefused) -> str:
+    return _SCREEN.get(refused.code, refused.detail or "Afvist.")
 
 
 def _text(value: str) -> str:
@@ -422,7 +440,7 @@ class Sip2TestServer:
                 timeout=SIMULATOR_BUDGET_SECONDS,
             )
         except RequestRefused as exc:
-            return answer(False, message=exc.reason)
+            return answer(False, message=_screen(exc))
         except LibrarySystemError as exc:
             return answer(False, message=str(exc))
         return answer(True, title=loan.title, due=_date(loan.due_date))
@@ -454,7 +472,9 @@ class Sip2TestServer:
             if req.hold_mode == "+":
                 receipt = self._simulator.request_place(
                     borrower_ref=borrower.borrower_ref,
-                    material_id=item,
+                    # A SIP2 hold has no key: every Hold message is a new request, as in an ILS.
+                    idempotency_key=uuid.uuid4().hex,
+                    material_ids=[item],
                     pickup_branch_id=req.pickup_location or "",
                     timeout=SIMULATOR_BUDGET_SECONDS,
                 )
@@ -475,7 +495,7 @@ class Sip2TestServer:
                 return answer(True)
             return answer(False, message="Hold changes are not supported")
         except RequestRefused as exc:
-            return answer(False, message=exc.reason)
+            return answer(False, message=_screen(exc))
         except LibrarySystemError as exc:
             return answer(False, message=str(exc))
 
