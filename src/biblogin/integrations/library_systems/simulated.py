@@ -24,6 +24,7 @@ from biblogin.integrations.library_systems.models import (
     SimBorrower,
     SimBorrowerId,
     SimBorrowerIdKind,
+    SimDebt,
     SimLoan,
     SimRequest,
     SimReservation,
@@ -247,17 +248,42 @@ class SimulatedLibrarySystem:
         """Return the borrower's loans, reservations and debts."""
         self._cross_the_wire(timeout)
         borrower = self._borrower_by_ref(borrower_ref)
+        # Plain rows, not model instances: a profile page asks every library at once.
+        loans = SimLoan.objects.filter(borrower=borrower).values_list(
+            "pk", "title", "due_date", "renewable", "material_id"
+        )
+        reservations = SimReservation.objects.filter(borrower=borrower).values_list(
+            "pk",
+            "title",
+            "queue_position",
+            "ready_for_pickup",
+            "pickup_branch_id",
+            "pickup_expires",
+            "material_id",
+        )
+        debts = SimDebt.objects.filter(borrower=borrower).values_list(
+            "pk", "title", "amount_dkk", "date"
+        )
         return UserStatus(
-            loans=tuple(_as_loan(loan) for loan in borrower.loans.all()),
-            reservations=tuple(_as_reservation(r) for r in borrower.reservations.all()),
-            debts=tuple(
-                Debt(
-                    debt_id=str(debt.pk),
-                    title=debt.title,
-                    amount_dkk=f"{debt.amount_dkk:.2f}",
-                    date=debt.date,
+            loans=tuple(
+                Loan(loan_id=str(pk), title=t, due_date=d, renewable=r, material_id=m)
+                for pk, t, d, r, m in loans
+            ),
+            reservations=tuple(
+                Reservation(
+                    reservation_id=str(pk),
+                    title=t,
+                    queue_position=q,
+                    ready_for_pickup=ready,
+                    pickup_branch_id=b,
+                    pickup_expires=e,
+                    material_id=m,
                 )
-                for debt in borrower.debts.all()
+                for pk, t, q, ready, b, e, m in reservations
+            ),
+            debts=tuple(
+                Debt(debt_id=str(pk), title=t, amount_dkk=f"{a:.2f}", date=d)
+                for pk, t, a, d in debts
             ),
         )
 
