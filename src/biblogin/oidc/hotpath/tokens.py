@@ -24,10 +24,19 @@ from oauthlib.common import UNICODE_ASCII_CHARACTER_SET
 
 from biblogin.oidc.keys import LoadedKey, signing_key_active
 
+_ALPHABET = UNICODE_ASCII_CHARACTER_SET  # 62 letters and digits, as oauthlib's tokens
+_UNBIASED = 256 - 256 % len(_ALPHABET)
 
-def random_token() -> str:
-    """A token as oauthlib's ``generate_token`` makes them (30 characters, SystemRandom)."""
-    return "".join(secrets.choice(UNICODE_ASCII_CHARACTER_SET) for _ in range(30))
+
+def random_token(length: int = 30) -> str:
+    """A token as oauthlib's ``generate_token`` makes them: 30 letters and digits, each drawn
+    uniformly from the OS's CSPRNG (bytes above the largest multiple of 62 are dropped)."""
+    chars: list[str] = []
+    while len(chars) < length:
+        chars.extend(
+            _ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(48) if b < _UNBIASED
+        )
+    return "".join(chars[:length])
 
 
 def checksum(token: str) -> str:
