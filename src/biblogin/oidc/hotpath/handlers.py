@@ -25,6 +25,7 @@ from biblogin.audit.services import audit_event_record
 from biblogin.login.models import Authentication
 from biblogin.oidc import claims as oidc_claims
 from biblogin.oidc.hotpath import store
+from biblogin.oidc.hotpath.claim_reads import READS
 from biblogin.oidc.hotpath.entry import Answer, TokenRequest, UserinfoRequest
 from biblogin.oidc.hotpath.tokens import (
     checksum,
@@ -258,6 +259,7 @@ def _issue(
         client=client.as_client(),
         scopes=scopes if "openid" in scopes else [],
         subject=subject,
+        reads=READS,
     )
     jti = uuid.uuid4()
     id_expires = now + dt.timedelta(seconds=int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS))
@@ -363,5 +365,6 @@ def userinfo_answer(request: UserinfoRequest) -> Answer | None:
         client=token.client.as_client(),
         scopes=token.scope.split(),
         subject=subject or None,
+        reads=READS,
     )
     return Answer(status=200, body=claims)
