@@ -70,13 +70,12 @@ class ClientRow:
     allowed_claims: list[str]
 
     def as_client(self) -> Client:
-        """A Client instance with what the claims need (no query)."""
-        return Client(
-            pk=self.pk,
-            client_id=self.client_id,
-            client_type=self.client_type,
-            allowed_claims=list(self.allowed_claims),
-            is_active=self.is_active,
+        """A Client instance with what the claims need (no query; the other fields deferred,
+        so that no default is made: a new client's default secret costs a random draw)."""
+        return Client.from_db(
+            "default",
+            ["id", "client_id", "client_type", "allowed_claims", "is_active"],
+            [self.pk, self.client_id, self.client_type, list(self.allowed_claims), self.is_active],
         )
 
 
