@@ -112,3 +112,16 @@ def _default_language() -> Any:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _through_the_wsgi_entry() -> Any:
+    """Issue 14: the test client and the live server pass the lean path of the WSGI entry, as
+    production requests do (``BIBLOGIN_TEST_LEAN_PATH=0``: django-oauth-toolkit's views)."""
+    from biblogin.oidc.hotpath import testing
+
+    if not testing.enabled():
+        yield
+        return
+    with testing.route_through_entry():
+        yield

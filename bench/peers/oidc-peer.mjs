@@ -25,7 +25,7 @@ import * as os from 'node:os';
 
 import Provider, { errors } from 'oidc-provider';
 
-import { RedisAdapter, redisAdapterConnect, redisAdapterPurge } from './redis-adapter.mjs';
+import { RedisAdapter, accountGet, accountPut, redisAdapterConnect, redisAdapterPurge } from './redis-adapter.mjs';
 
 const PORT = Number.parseInt(process.env.PORT ?? '', 10);
 if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
@@ -189,20 +189,26 @@ function seconds(name, fallback) {
 }
 
 async function findAccount(ctx, sub) {
-  // A fixed profile for any account id: the benchmark measures the provider, not an account store.
+  // As a real deployment does: the account is read from the store (Redis, under this run's
+  // prefix) on every look-up; an unknown account id is no account (issue 14, item 5).
+  const account = await accountGet(sub);
+  if (!account) return undefined;
   return {
     accountId: sub,
     async claims() {
-      return {
-        sub,
-        name: `Bench Patron ${sub}`,
-        given_name: 'Bench',
-        family_name: `Patron ${sub}`,
-        preferred_username: sub,
-        locale: 'da-DK',
-        updated_at: 1700000000,
-      };
+      return { sub, ...account };
     },
+  };
+}
+
+function accountProfile(sub) {
+  return {
+    name: `Bench Patron ${sub}`,
+    given_name: 'Bench',
+    family_name: `Patron ${sub}`,
+    preferred_username: sub,
+    locale: 'da-DK',
+    updated_at: 1700000000,
   };
 }
 
@@ -226,6 +232,8 @@ async function handleInteraction(provider, req, res) {
     const form = new URLSearchParams(await readBody(req));
     const login = (form.get('login') ?? '').trim();
     if (!/^[\w.@-]{1,64}$/.test(login)) return sendJson(res, 400, { error: 'invalid_request', error_description: 'login must be 1-64 of [A-Za-z0-9_.@-]' });
+    // The login creates the account record if it is new; findAccount reads it from Redis.
+    await accountPut(login, accountProfile(login));
     return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
   }
 

@@ -10,6 +10,7 @@
 //   grant:<grantId>        list of token keys issued under that grant (for revokeByGrantId)
 //   sessionUid:<uid>       id of the Session with that uid
 //   userCode:<code>        id of the DeviceCode with that user code
+//   Account:<accountId>    the account's profile (JSON), read by findAccount on every look-up
 // Every key gets the expiry the provider asks for, so Redis cleans up after itself.
 import { Redis } from 'ioredis';
 
@@ -44,6 +45,17 @@ export async function redisAdapterPurge({ url, prefix }) {
   } while (cursor !== '0');
   await admin.quit();
   return deleted;
+}
+
+/** The account record of ``accountId`` (JSON under Account:<id>), or undefined. */
+export async function accountGet(accountId) {
+  const raw = await client.get(`Account:${accountId}`);
+  return raw ? JSON.parse(raw) : undefined;
+}
+
+/** Store an account record (no expiry: accounts outlive sessions; the run purges its prefix). */
+export async function accountPut(accountId, profile) {
+  await client.set(`Account:${accountId}`, JSON.stringify(profile));
 }
 
 export class RedisAdapter {

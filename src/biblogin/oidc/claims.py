@@ -6,7 +6,8 @@ down to what the client is allowed and the scopes granted (R-SEC-2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from biblogin.common import cpr as cprlib
@@ -21,6 +22,25 @@ from biblogin.registry import selectors as registry
 ALWAYS = ("sub", "acr", "amr", "auth_time")
 
 
+@dataclass(frozen=True)
+class ClaimReads:
+    """Where the claims read CULR and the registry: the selectors, or the lean path's raw SQL
+    (``biblogin.oidc.hotpath.claim_reads``), which answers the same questions the same way."""
+
+    patron_accounts_get_by_cpr: Callable[..., culr.PatronAccounts]
+    patron_accounts_get_by_local_id: Callable[..., culr.PatronAccounts]
+    account_get_local: Callable[..., Any]
+    agency_lookup: Callable[..., registry.AgencyLookup]
+
+
+SELECTORS = ClaimReads(
+    patron_accounts_get_by_cpr=culr.patron_accounts_get_by_cpr,
+    patron_accounts_get_by_local_id=culr.patron_accounts_get_by_local_id,
+    account_get_local=culr.account_get_local,
+    agency_lookup=registry.agency_lookup,
+)
+
+
 def claims_supported() -> list[str]:
     return [*ALWAYS, *Claim.values]
 
@@ -30,21 +50,23 @@ def pairwise_subject(*, agency_id: str, user_key: str) -> str:
     return keyed_hash(f"{agency_id}\x00{user_key}", purpose="oidc-sub")
 
 
-def _culr_read(identity: Identity, cpr: str | None) -> culr.PatronAccounts:
+def _culr_read(identity: Identity, cpr: str | None, reads: ClaimReads) -> culr.PatronAccounts:
     """R-LOGIN-7: read CULR by CPR when the identity has one, else by (agency, local ID).
 
     One query brings the patron and its accounts; "active" and "revealed" are decided after.
     """
     if cpr:
-        return culr.patron_accounts_get_by_cpr(cpr=cpr)
+        return reads.patron_accounts_get_by_cpr(cpr=cpr)
     if identity.idp != IdentityProvider.MITID and identity.library_user_id:
-        return culr.patron_accounts_get_by_local_id(
+        return reads.patron_accounts_get_by_local_id(
             agency_id=identity.agency_id, local_id=identity.library_user_id
         )
     return culr.PatronAccounts()
 
 
-def _culr_knows_account(identity: Identity, cpr: str | None, found: culr.PatronAccounts) -> bool:
+def _culr_knows_account(
+    identity: Identity, cpr: str | None, found: culr.PatronAccounts, reads: ClaimReads
+) -> bool:
     """R-LOGIN-9: tell whether CULR knows the account logged in with (for ``culrDataOmitted``)."""
     if not cpr:
         # Read by (agency, local ID): whatever was found is that very account.
@@ -57,7 +79,7 @@ def _culr_knows_account(identity: Identity, cpr: str | None, found: culr.PatronA
     if found.has_local_account(agency_id=identity.agency_id, local_id=identity.library_user_id):
         return True
     # The local ID may be another CULR patron's than the CPR's: only the register can tell.
-    local = culr.account_get_local(agency_id=identity.agency_id, local_id=identity.library_user_id)
+    local = reads.account_get_local(agency_id=identity.agency_id, local_id=identity.library_user_id)
     return local is not None
 
 
@@ -78,6 +100,7 @@ def claims_for(
     client: Client,
     scopes: Iterable[str],
     subject: str | None = None,
+    reads: ClaimReads = SELECTORS,
 ) -> dict[str, Any]:
     """Return the claims for this login, as this client may see them with these scopes.
 
@@ -93,7 +116,7 @@ def claims_for(
     is_borchk = identity.idp == IdentityProvider.BORCHK
     identity_cpr = identity.cpr
 
-    found = _culr_read(identity, identity_cpr)
+    found = _culr_read(identity, identity_cpr, reads)
     candidate = found.active_patron
     # Every registry row the claims may need, in one read: the library logged in at (R-LOGIN-9),
     # the agency whose main branch may be loggedInBranchId, the home library of the municipality.
@@ -110,7 +133,7 @@ def claims_for(
         if Claim.MUNICIPALITY_AGENCY_ID in wanted
         else []
     )
-    agencies = registry.agency_lookup(
+    agencies = reads.agency_lookup(
         agency_ids=[a for a in ("" if is_mitid else identity.agency_id, branch_agency) if a],
         municipality_nos=municipalities,
     )
@@ -204,7 +227,7 @@ def claims_for(
         is_borchk
         and not revealed
         and Claim.CULR_DATA_OMITTED in wanted
-        and _culr_knows_account(identity, identity_cpr, found)
+        and _culr_knows_account(identity, identity_cpr, found, reads)
     ):
         # R-LOGIN-9: tell the client that CULR knows this account but was not shown.
         values[Claim.CULR_DATA_OMITTED] = True

@@ -1,0 +1,463 @@
+# ruff: noqa: S608 - table and column names come from the models' meta, every value is a parameter
+"""Raw SQL on django-oauth-toolkit's tables and ours, for the lean path only.
+
+Each function is one statement (or two) through Django's connection, so transactions,
+connection reuse and both databases (SQLite, PostgreSQL) are Django's. Values are converted
+the way Django's fields do (datetimes, UUIDs, JSON), and rows come back as plain tuples or
+model instances built with ``from_db`` (no query compilation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from oauth2_provider.models import AccessToken, IDToken, RefreshToken
+
+from biblogin.login.models import Authentication, Identity
+from biblogin.oidc.models import AuthorizationCode, Client, TokenFamily
+
+_q = connection.ops.quote_name
+_AT = _q(AccessToken._meta.db_table)
+_RT = _q(RefreshToken._meta.db_table)
+_ID = _q(IDToken._meta.db_table)
+_CLIENT = _q(Client._meta.db_table)
+_CODE = _q(AuthorizationCode._meta.db_table)
+_FAMILY = _q(TokenFamily._meta.db_table)
+_AUTH = _q(Authentication._meta.db_table)
+_IDENTITY = _q(Identity._meta.db_table)
+_AUTH_FIELDS = [f.attname for f in Authentication._meta.concrete_fields]
+_IDENTITY_FIELDS = [f.attname for f in Identity._meta.concrete_fields]
+_AUTH_COLUMNS = ", ".join(f"a.{f.column}" for f in Authentication._meta.concrete_fields)
+_IDENTITY_COLUMNS = ", ".join(f"i.{f.column}" for f in Identity._meta.concrete_fields)
+_UUID_FIELD = RefreshToken._meta.get_field("token_family")
+
+
+def when(value: Any) -> dt.datetime | None:
+    """A datetime column as an aware UTC datetime (SQLite gives text, PostgreSQL datetimes)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _db_when(value: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _db_uuid(value: uuid.UUID) -> Any:
+    return _UUID_FIELD.get_db_prep_value(value, connection)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    pk: int
+    client_id: str
+    client_type: str
+    client_secret: str
+    is_active: bool
+    allowed_claims: list[str]
+
+    def as_client(self) -> Client:
+        """A Client instance with what the claims need (no query; the other fields deferred,
+        so that no default is made: a new client's default secret costs a random draw)."""
+        return Client.from_db(
+            "default",
+            ["id", "client_id", "client_type", "allowed_claims", "is_active"],
+            [self.pk, self.client_id, self.client_type, list(self.allowed_claims), self.is_active],
+        )
+
+
+def client_get(client_id: str) -> ClientRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, client_id, client_type, client_secret, is_active, allowed_claims "
+            f"FROM {_CLIENT} WHERE client_id = %s",
+            [client_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    claims = _json(row[5])
+    return ClientRow(
+        pk=row[0],
+        client_id=row[1],
+        client_type=row[2],
+        client_secret=row[3],
+        is_active=bool(row[4]),
+        allowed_claims=claims if isinstance(claims, list) else [],
+    )
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    pk: int
+    application_id: int
+    user_id: int
+    expires: dt.datetime
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+    code_challenge_method: str
+    nonce: str
+    resource: list[str]
+    authentication_id: int | None
+
+
+def code_get(code: str) -> CodeRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, application_id, user_id, expires, redirect_uri, scope, code_challenge, "
+            f"code_challenge_method, nonce, resource, authentication_id FROM {_CODE} "
+            f"WHERE code = %s",
+            [code],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    resource = _json(row[9]) if row[9] else []
+    return CodeRow(
+        pk=row[0],
+        application_id=row[1],
+        user_id=row[2],
+        expires=when(row[3]),  # type: ignore[arg-type]
+        redirect_uri=row[4] or "",
+        scope=row[5] or "",
+        code_challenge=row[6] or "",
+        code_challenge_method=row[7] or "",
+        nonce=row[8] or "",
+        resource=resource if isinstance(resource, list) else [],
+        authentication_id=row[10],
+    )
+
+
+def code_spend(*, pk: int, now: dt.datetime) -> bool:
+    """R-LOGIN-1: mark the code used; of two concurrent redemptions only one gets True."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_CODE} SET used_at = %s WHERE id = %s AND used_at IS NULL",
+            [_db_when(now), pk],
+        )
+        return bool(cursor.rowcount == 1)
+
+
+def code_family(*, pk: int) -> uuid.UUID | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT token_family FROM {_CODE} WHERE id = %s", [pk])
+        row = cursor.fetchone()
+    return uuid.UUID(str(row[0])) if row and row[0] else None
+
+
+_LOGIN_COLUMNS = f"{_AUTH_COLUMNS}, {_IDENTITY_COLUMNS}"
+_LOGIN_JOIN = f"{_AUTH} a JOIN {_IDENTITY} i ON i.id = a.identity_id"
+
+
+def _login(row: Any) -> Authentication:
+    """A login record with its identity, as model instances, from the columns above."""
+    n = len(_AUTH_FIELDS)
+    auth_values = list(row[:n])
+    identity_values = list(row[n:])
+    for name in ("auth_time", "created_at"):
+        i = _AUTH_FIELDS.index(name)
+        auth_values[i] = when(auth_values[i])
+    amr = _AUTH_FIELDS.index("amr")
+    auth_values[amr] = _json(auth_values[amr]) if auth_values[amr] is not None else []
+    for name in ("user_id_is_cpr", "blocked"):
+        i = _IDENTITY_FIELDS.index(name)
+        if identity_values[i] is not None:
+            identity_values[i] = bool(identity_values[i])
+    for name in ("created_at", "updated_at"):
+        i = _IDENTITY_FIELDS.index(name)
+        identity_values[i] = when(identity_values[i])
+    authentication = Authentication.from_db("default", _AUTH_FIELDS, auth_values)
+    authentication.identity = Identity.from_db("default", _IDENTITY_FIELDS, identity_values)
+    return authentication
+
+
+def authentication_get(pk: int) -> Authentication | None:
+    """The login record with its identity (one query, no ORM compile)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_LOGIN_COLUMNS} FROM {_LOGIN_JOIN} WHERE a.id = %s", [pk])
+        row = cursor.fetchone()
+    return _login(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class RefreshRow:
+    pk: int
+    user_id: int
+    application_id: int
+    access_token_id: int | None
+    token_family: uuid.UUID | None
+    revoked: dt.datetime | None
+    resource: list[str]
+    access_expires: dt.datetime | None
+    access_scope: str
+
+
+def refresh_token_get(checksum: str) -> RefreshRow | None:
+    """DOT's look-up: the unrevoked row with this checksum first, else the latest revoked."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rt.id, rt.user_id, rt.application_id, rt.access_token_id, rt.token_family, "
+            f"rt.revoked, rt.resource, at.expires, at.scope FROM {_RT} rt "
+            f"LEFT JOIN {_AT} at ON at.id = rt.access_token_id WHERE rt.token_checksum = %s "
+            f"ORDER BY CASE WHEN rt.revoked IS NULL THEN 0 ELSE 1 END, rt.revoked DESC LIMIT 1",
+            [checksum],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    resource = _json(row[6]) if row[6] else []
+    return RefreshRow(
+        pk=row[0],
+        user_id=row[1],
+        application_id=row[2],
+        access_token_id=row[3],
+        token_family=uuid.UUID(str(row[4])) if row[4] else None,
+        revoked=when(row[5]),
+        resource=resource if isinstance(resource, list) else [],
+        access_expires=when(row[7]),
+        access_scope=row[8] or "",
+    )
+
+
+def revoked_refresh_token_exists(checksum: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_RT} WHERE token_checksum = %s AND revoked IS NOT NULL LIMIT 1",
+            [checksum],
+        )
+        return cursor.fetchone() is not None
+
+
+def family_login(token_family: uuid.UUID) -> tuple[str, Authentication] | None:
+    """(subject, login with identity) of a token family, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.subject, {_LOGIN_COLUMNS} FROM {_FAMILY} f "
+            f"JOIN {_AUTH} a ON a.id = f.authentication_id "
+            f"JOIN {_IDENTITY} i ON i.id = a.identity_id WHERE f.token_family = %s",
+            [_db_uuid(token_family)],
+        )
+        row = cursor.fetchone()
+    return (row[0] or "", _login(row[1:])) if row else None
+
+
+def refresh_token_rotate_out(*, pk: int, access_token_id: int | None, now: dt.datetime) -> bool:
+    """Revoke the presented refresh token and delete its access token (DOT's ``revoke``).
+
+    The conditional UPDATE decides a race: of two concurrent rotations of one token only one
+    gets True; the other is a reuse (RFC 9700 §4.14.2).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_RT} SET revoked = %s, updated = %s, access_token_id = NULL "
+            f"WHERE id = %s AND revoked IS NULL",
+            [_db_when(now), _db_when(now), pk],
+        )
+        if cursor.rowcount != 1:
+            return False
+        if access_token_id is not None:
+            cursor.execute(f"DELETE FROM {_AT} WHERE id = %s", [access_token_id])
+    return True
+
+
+def id_token_insert(
+    *, user_id: int, application_id: int, jti: uuid.UUID, expires: dt.datetime, scope: str
+) -> int:
+    now = _db_when(dt.datetime.now(dt.UTC))
+    return _insert(
+        _ID,
+        ["user_id", "jti", "application_id", "expires", "scope", "created", "updated"],
+        [user_id, _db_uuid(jti), application_id, _db_when(expires), scope, now, now],
+    )
+
+
+def access_token_insert(
+    *,
+    user_id: int,
+    application_id: int,
+    checksum: str,
+    id_token_id: int | None,
+    source_refresh_token_id: int | None,
+    expires: dt.datetime,
+    scope: str,
+) -> int:
+    now = _db_when(dt.datetime.now(dt.UTC))
+    # RFC 9700 token storage (DOT's COMPLIANT_BCP_RFC9700_TOKEN_STORAGE): only the checksum.
+    return _insert(
+        _AT,
+        [
+            "user_id",
+            "source_refresh_token_id",
+            "token",
+            "token_checksum",
+            "id_token_id",
+            "application_id",
+            "expires",
+            "scope",
+            "resource",
+            "created",
+            "updated",
+        ],
+        [
+            user_id,
+            source_refresh_token_id,
+            "",
+            checksum,
+            id_token_id,
+            application_id,
+            _db_when(expires),
+            scope,
+            "[]",
+            now,
+            now,
+        ],
+    )
+
+
+def refresh_token_insert(
+    *,
+    user_id: int,
+    application_id: int,
+    checksum: str,
+    access_token_id: int,
+    token_family: uuid.UUID,
+) -> int:
+    now = _db_when(dt.datetime.now(dt.UTC))
+    return _insert(
+        _RT,
+        [
+            "user_id",
+            "token",
+            "token_checksum",
+            "application_id",
+            "access_token_id",
+            "token_family",
+            "resource",
+            "created",
+            "updated",
+        ],
+        [
+            user_id,
+            "",
+            checksum,
+            application_id,
+            access_token_id,
+            _db_uuid(token_family),
+            "[]",
+            now,
+            now,
+        ],
+    )
+
+
+def family_insert(
+    *, token_family: uuid.UUID, authentication_id: int, client_pk: int, subject: str
+) -> None:
+    _insert(
+        _FAMILY,
+        ["token_family", "authentication_id", "client_id", "subject", "created_at"],
+        [
+            _db_uuid(token_family),
+            authentication_id,
+            client_pk,
+            subject,
+            _db_when(dt.datetime.now(dt.UTC)),
+        ],
+    )
+
+
+def code_link_family(*, pk: int, token_family: uuid.UUID) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_CODE} SET token_family = %s WHERE id = %s", [_db_uuid(token_family), pk]
+        )
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    pk: int
+    user_id: int | None
+    application_id: int | None
+    expires: dt.datetime | None
+    scope: str
+    resource: list[str]
+    source_refresh_token_id: int | None
+    client: ClientRow | None
+
+
+def access_token_get(checksum: str) -> AccessRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT at.id, at.user_id, at.application_id, at.expires, at.scope, at.resource, "
+            f"at.source_refresh_token_id, c.client_id, c.client_type, c.is_active, "
+            f"c.allowed_claims FROM {_AT} at LEFT JOIN {_CLIENT} c ON c.id = at.application_id "
+            f"WHERE at.token_checksum = %s",
+            [checksum],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    resource = _json(row[5]) if row[5] else []
+    client = None
+    if row[2] is not None and row[7] is not None:
+        claims = _json(row[10])
+        client = ClientRow(
+            pk=row[2],
+            client_id=row[7],
+            client_type=row[8],
+            client_secret="",
+            is_active=bool(row[9]),
+            allowed_claims=claims if isinstance(claims, list) else [],
+        )
+    return AccessRow(
+        pk=row[0],
+        user_id=row[1],
+        application_id=row[2],
+        expires=when(row[3]),
+        scope=row[4] or "",
+        resource=resource if isinstance(resource, list) else [],
+        source_refresh_token_id=row[6],
+        client=client,
+    )
+
+
+def family_login_of_access_token(
+    *, pk: int, source_refresh_token_id: int | None
+) -> tuple[str, Authentication] | None:
+    """The grant behind an access token (as ``token_family_for_access_token``), one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT f.subject, {_LOGIN_COLUMNS} FROM {_FAMILY} f "
+            f"JOIN {_AUTH} a ON a.id = f.authentication_id "
+            f"JOIN {_IDENTITY} i ON i.id = a.identity_id WHERE f.token_family IN "
+            f"(SELECT rt.token_family FROM {_RT} rt WHERE rt.access_token_id = %s OR rt.id = %s) "
+            f"ORDER BY f.id LIMIT 1",
+            [pk, source_refresh_token_id if source_refresh_token_id is not None else -1],
+        )
+        row = cursor.fetchone()
+    return (row[0] or "", _login(row[1:])) if row else None
+
+
+def _insert(table: str, columns: list[str], values: list[Any]) -> int:
+    marks = ", ".join(["%s"] * len(values))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql + " RETURNING id", values)
+            return int(cursor.fetchone()[0])
+        cursor.execute(sql, values)
+        return int(cursor.lastrowid)
