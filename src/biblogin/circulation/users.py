@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from biblogin.patrons.models import AccountIdType
+from biblogin.patrons.models import AccountIdType, Patron
 from biblogin.patrons.selectors import (
     accounts_for_patron,
     patron_get_by_guid,
-    patron_home_agency_id,
+    patron_home_municipality,
 )
+from biblogin.registry.selectors import agency_home_for_municipality
 
 # Bibliotek.dk's own "no library" agency (R-LOGIN-6): an account there is no library.
 NO_LIBRARY_AGENCY_ID = "190101"
@@ -69,8 +70,13 @@ def user_libraries(*, user: CirculationUser) -> UserLibraries:
                     slot.append(value)
         return UserLibraries(
             user_ids={agency: tuple(values) for agency, values in sorted(ids.items())},
-            home_agency_id=patron_home_agency_id(patron=patron),
+            home_agency_id=_home_agency_id(patron),
         )
     if user.login_agency_id and user.login_user_id:
         return UserLibraries(user_ids={user.login_agency_id: (user.login_user_id,)})
     return UserLibraries(user_ids={})
+
+
+def _home_agency_id(patron: Patron) -> str | None:
+    home = agency_home_for_municipality(municipality_no=patron_home_municipality(patron=patron))
+    return home.agency_id if home is not None else None

@@ -22,10 +22,11 @@ from biblogin.circulation.models import OrdererKind
 from biblogin.circulation.orderer import Orderer, OrderRefusal
 from biblogin.circulation.rights import access_rights_for
 from biblogin.circulation.users import CirculationUser
-from biblogin.patrons.selectors import patron_get_by_guid, patron_home_agency_id
+from biblogin.patrons.selectors import patron_get_by_guid, patron_home_municipality
 from biblogin.portal.identity import Identity, seal, unseal
 from biblogin.portal.selectors import profile_accounts
 from biblogin.portal.session import session_get, session_put
+from biblogin.registry.selectors import agency_home_for_municipality
 from biblogin.userdata.selectors import profile_get
 
 GUEST_DETAILS_KEY = "guest_order_details"
@@ -104,9 +105,13 @@ def pickup_candidates(request: HttpRequest, identity: Identity | None) -> list[s
         if profile is not None:
             candidates.append(profile.favourite_pickup_branch_id)
         patron = patron_get_by_guid(guid=identity.guid)
-        home = patron_home_agency_id(patron=patron) if patron is not None else None
-        if home:
-            candidates.append(home)
+        home = (
+            agency_home_for_municipality(municipality_no=patron_home_municipality(patron=patron))
+            if patron is not None
+            else None
+        )
+        if home is not None:
+            candidates.append(home.agency_id)
     elif identity is not None:
         candidates.append(identity.agency_id)
     return [c for c in candidates if c]

@@ -257,13 +257,13 @@ def agency_user_id_kinds(*, agency: Agency) -> list[str]:
     return [k for k in kinds if k in UserIdKind.values]
 
 
-def agency_home_for_municipality(*, municipality_no: int) -> Agency | None:
+def agency_home_for_municipality(*, municipality_no: int | None) -> Agency | None:
     """Return the home library of a municipality's residents (R-LOGIN-6, R-PORTAL-10).
 
     The one rule of "home library": the municipality's public library in the registry, the
     conventional ``7<municipality:03d>00`` first (``_home_agency_id``); not a computed ID.
     """
-    if not _is_municipality_no(municipality_no):
+    if municipality_no is None or not _is_municipality_no(municipality_no):
         return None
     candidates = {
         a.agency_id: a
