@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.db.models import Q
 
+from biblogin.common.agency_ids import is_branch_id
 from biblogin.registry.models import Agency, AgencyStatus, AgencyType, Branch
 
 MAX_RESULTS = 30
@@ -140,9 +141,7 @@ def pickup_option_get(
     *, branch_id: str, own_agency_ids: Sequence[str], logged_in: bool
 ) -> PickupOption | None:
     """Return one pickup branch as offered to this user; None unless it allows pickup."""
-    if not isinstance(branch_id, str) or not (
-        len(branch_id) == 6 and branch_id.isascii() and branch_id.isdigit()
-    ):
+    if not is_branch_id(branch_id):
         return None
     branch = (
         Branch.objects.filter(_pickup_branches(), branch_id=branch_id)

@@ -261,7 +261,7 @@ def agency_home_for_municipality(*, municipality_no: int | None) -> Agency | Non
     """Return the home library of a municipality's residents (R-LOGIN-6, R-PORTAL-10).
 
     The one rule of "home library": the municipality's public library in the registry, the
-    conventional ``7<municipality:03d>00`` first (``_home_agency_id``); not a computed ID.
+    conventional ``7<municipality:03d>00`` first (``agency_home_pick``); not a computed ID.
     """
     if municipality_no is None or not _is_municipality_no(municipality_no):
         return None
@@ -273,7 +273,7 @@ def agency_home_for_municipality(*, municipality_no: int | None) -> Agency | Non
             status__in=_VISIBLE_STATUSES,
         )
     }
-    home = _home_agency_id(municipality_no, candidates)
+    home = agency_home_pick(municipality_no=municipality_no, agency_ids=candidates)
     return candidates[home] if home is not None else None
 
 
@@ -367,11 +367,18 @@ def agency_lookup(
         if agency_type == AgencyType.FOLKEBIBLIOTEK and municipality_no in municipalities:
             candidates.setdefault(municipality_no, set()).add(agency_id)
     agencies = {a: AgencyFacts(a, sync, a in with_main_branch) for a, sync in culr_syncs.items()}
-    homes = {m: _home_agency_id(m, candidates.get(m, ())) for m in municipalities}
+    homes = {
+        m: agency_home_pick(municipality_no=m, agency_ids=candidates.get(m, ()))
+        for m in municipalities
+    }
     return AgencyLookup(agencies=agencies, homes=homes, asked_ids=ids)
 
 
-def _home_agency_id(municipality_no: int, agency_ids: Iterable[str]) -> str | None:
-    # The conventional ID first, should a municipality ever have two (one being phased out).
+def agency_home_pick(*, municipality_no: int, agency_ids: Iterable[str]) -> str | None:
+    """Return which of a municipality's public libraries is its residents' home (R-LOGIN-6).
+
+    The conventional ``7<municipality:03d>00`` first, should a municipality ever have two (one
+    being phased out), then by ID. For callers that read the candidates themselves.
+    """
     conventional = f"7{municipality_no:03d}00"
     return min(agency_ids, key=lambda a: (a != conventional, a), default=None)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 
+from biblogin.common.agency_ids import agency_id_clean
 from biblogin.common.cpr_crypto import cpr_hash
 from biblogin.common.errors import ApplicationError
 from biblogin.oidc.claims import ClaimReads
@@ -101,7 +102,7 @@ def patron_accounts_get_by_local_id(*, agency_id: str, local_id: str) -> culr.Pa
 def agency_lookup(
     *, agency_ids: Iterable[str], municipality_nos: Iterable[int | None] = ()
 ) -> registry.AgencyLookup:
-    ids = frozenset(c for c in map(_clean_agency_id, agency_ids) if c is not None)
+    ids = frozenset(c for c in map(agency_id_clean, agency_ids) if c is not None)
     municipalities = {m for m in municipality_nos if isinstance(m, int) and not isinstance(m, bool)}
     if not ids and not municipalities:
         return registry.AgencyLookup(agencies={}, homes={}, asked_ids=ids)
@@ -138,24 +139,11 @@ def agency_lookup(
     agencies = {
         a: registry.AgencyFacts(a, sync, a in with_main_branch) for a, sync in culr_syncs.items()
     }
-    homes = {m: _home_agency_id(m, candidates.get(m, ())) for m in municipalities}
+    homes = {
+        m: registry.agency_home_pick(municipality_no=m, agency_ids=candidates.get(m, ()))
+        for m in municipalities
+    }
     return registry.AgencyLookup(agencies=agencies, homes=homes, asked_ids=ids)
-
-
-def _clean_agency_id(agency_id: object) -> str | None:
-    """Six ASCII digits, trimmed, else None (as the registry's selectors clean an agency ID)."""
-    if not isinstance(agency_id, str):
-        return None
-    agency_id = agency_id.strip()
-    if len(agency_id) != 6 or not (agency_id.isascii() and agency_id.isdigit()):
-        return None
-    return agency_id
-
-
-def _home_agency_id(municipality_no: int, agency_ids: Iterable[str]) -> str | None:
-    # agency_home_for_municipality's order: the conventional ID first, then by ID.
-    conventional = f"7{municipality_no:03d}00"
-    return min(agency_ids, key=lambda a: (a != conventional, a), default=None)
 
 
 def account_get_local(*, agency_id: str, local_id: str) -> Account | None:
