@@ -44,9 +44,11 @@ def _order_base() -> str:
         return ""
 
 
-def _bookmarks_url(sort: str, number: int) -> str:
-    params = {k: v for k, v in (("sortering", sort), ("side", str(number))) if v}
-    return reverse("portal:bookmarks") + ("?" + urlencode(params) if params else "")
+def _bookmarks_url(sort: str, number: int, *, select_all: bool = False) -> str:
+    params = [("sortering", sort), ("side", str(number))]
+    if select_all:
+        params.append(("vaelg", "alle"))
+    return reverse("portal:bookmarks") + "?" + urlencode(params)
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,9 +101,7 @@ def bookmarks(request: HttpRequest) -> HttpResponse:
             "select_all": select_all,
             "can_order": bool(_order_base()),
             "selection_max": BOOKMARKS_SELECTION_MAX,
-            "select_all_url": _bookmarks_url(sort.value, listing.page)
-            + ("&" if "?" in _bookmarks_url(sort.value, listing.page) else "?")
-            + "vaelg=alle",
+            "select_all_url": _bookmarks_url(sort.value, listing.page, select_all=True),
             "previous_url": _bookmarks_url(sort.value, listing.page - 1)
             if listing.has_previous
             else "",
