@@ -219,3 +219,13 @@ def test_no_malformed_circulation_request_gives_a_server_error(
     ]
     assert all(r.status_code < 500 for r in responses), [r.status_code for r in responses]
     assert SimReservation.objects.count() == 2  # Anna's two, in København: none deleted
+
+
+def test_the_circulation_pages_are_complete_in_english(anna: PortalBrowser) -> None:
+    SimulatedSystem.objects.filter(agency_id="715700").update(down=True)
+    loans = text_of(anna.client.get("/laan-og-reserveringer/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Loans and reservations" in loans
+    assert "We could not fetch your loans from Gentofte Bibliotekerne just now" in loans
+    assert "Pick up by" in loans and "3 ahead of you" in loans
+    access = text_of(anna.client.get("/adgange/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Your access" in access and "Access through Københavns Biblioteker" in access
