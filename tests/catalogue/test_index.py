@@ -51,9 +51,11 @@ def test_bulkload_adds_searchable_manifestations_with_holdings(demo: None) -> No
     result = catalogue_bulkload(count=500, seed=7)
     assert result.manifestations == 500 and 0 < result.works <= 500 and result.holdings > 0
     assert Manifestation.objects.count() == before + 500
-    assert Manifestation.objects.filter(pid=f"870970-basis:{PID_BASE + 499}").exists()
+    last = Manifestation.objects.order_by("-pk").first()
+    assert last is not None and last.pid == f"870970-basis:{PID_BASE + last.pk}"
+    assert catalogue_bulkload(count=10, seed=7).manifestations == 10  # again: other PIDs
     assert Holding.objects.filter(manifestation__pid__startswith="870970-basis:5").exists()
-    synthetic = Manifestation.objects.get(pid=f"870970-basis:{PID_BASE + 10}")
+    synthetic = Manifestation.objects.get(pid=f"870970-basis:{PID_BASE + last.pk - 10}")
     word = synthetic.search_title.split()[0]
     pids = [h.pid for h in catalogue_search(query=word, page_size=100).hits]
     assert catalogue_search(query=word).total >= 1
