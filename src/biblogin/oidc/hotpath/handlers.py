@@ -172,6 +172,11 @@ def _code_replayed(*, grant_pk: int, client_id: str) -> None:
 
 
 def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | None:
+    if (
+        oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
+        or not oauth2_settings.ROTATE_REFRESH_TOKEN
+    ):
+        return None  # a grace period or no rotation: DOT's code (the policy has neither)
     presented = params["refresh_token"]
     digest = checksum(presented)
     row = store.refresh_token_get(digest)
