@@ -86,8 +86,8 @@ def live_site(
     mitid_settings: TestMitIDBroker,  # noqa: F811
 ) -> LiveSite:
     """The whole platform on a live server: demo data, issuer <live URL>/login, MitID broker."""
-    from biblogin.demo.services import demo_load
     from biblogin.oidc.policy import oauth2_provider_settings
+    from tests.demo_snapshot import snapshot_for
 
     url = str(live_server.url)  # type: ignore[attr-defined]
     issuer = url + "/login"
@@ -97,7 +97,7 @@ def live_site(
     # Plain http on loopback: a client library would not send Secure cookies back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
-    demo_load(base_url=url)
+    snapshot_for(url).put_back(base_url=url)  # demo_load(base_url=url), from a snapshot
     mitid_settings.redirect_uri_allow(url + "/login/mitid/callback")
     return LiveSite(url=url, issuer=issuer, broker=mitid_settings)
 
@@ -105,19 +105,10 @@ def live_site(
 @pytest.fixture
 def axe_check() -> Callable[[object], None]:
     """Run axe-core (WCAG 2.1 A/AA rules) on the page; fail listing every violation."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
+    from tests.browser.axe import RUNS
 
     def check(page: object) -> None:
-        results = axe.run(
-            page,
-            options={
-                "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-                "resultTypes": ["violations"],
-            },
-        )
-        violations = results.response["violations"]
+        violations = RUNS.violations(page)
         assert not violations, "\n".join(
             f"{v['id']}: {v['help']} ({[n['target'] for n in v['nodes']]})" for v in violations
         )

@@ -9,6 +9,7 @@ DESIGN.md "One process, two roles".
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests.browser.axe import RUNS
 from tests.browser.conftest import LiveSite
 from tests.browser.portal.user import A11yLog, User
 from tests.server.process import production_site  # noqa: F401  (fixture)
@@ -38,9 +40,12 @@ def a11y_log() -> Iterator[A11yLog]:
     if log.checked:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         pages = sorted(set(log.checked))
-        (SCREENSHOTS / "axe-checked-pages.txt").write_text(
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        (SCREENSHOTS / f"axe-checked-pages{'-' + worker if worker else ''}.txt").write_text(
             f"axe-core (WCAG 2.1 A/AA): no violations on {len(pages)} pages "
-            f"({len(log.checked)} checks)\n" + "\n".join(pages) + "\n"
+            f"({len(log.checked)} checks; {len(RUNS.verdicts)} distinct page states run)\n"
+            + "\n".join(pages)
+            + "\n"
         )
 
 

@@ -352,13 +352,14 @@ def test_12_delete_profile_keeps_library_registrations_and_a_new_login_starts_af
 
 def test_the_accessibility_check_finds_serious_violations(chromium) -> None:
     """The axe-core check used above can fail: an image without text is a critical violation."""
-    from tests.browser.portal.user import _AXE, SERIOUS
+    from tests.browser.axe import axe_violations_uncached
+    from tests.browser.portal.user import SERIOUS
 
     context = chromium.new_context()
     try:
         page = context.new_page()
         page.set_content('<html lang="da"><body><main><img src="x.png"></main></body></html>')
-        found = [v["id"] for v in _AXE.run(page).response["violations"] if v["impact"] in SERIOUS]
+        found = [v["id"] for v in axe_violations_uncached(page) if v["impact"] in SERIOUS]
         assert "image-alt" in found
     finally:
         context.close()
