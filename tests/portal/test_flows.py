@@ -6,14 +6,20 @@ callback, whose token, userinfo and JWKS calls run in-process.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 
+from biblogin.circulation.models import Order
 from biblogin.patrons.selectors import account_get_local, patron_get_by_cpr
 from biblogin.userdata.models import LinkOfferOptOut, Profile
 from tests.portal.builders import ANNA, BO, DORTE, GITTE
 from tests.portal.driver import PortalBrowser, text_of
 
 pytestmark = pytest.mark.django_db
+
+HH_BOOK = "870970-basis:00112000"  # in the demo catalogue, held by Handelshøjskolens Bibliotek
 
 
 def header(browser: PortalBrowser) -> str:
@@ -54,27 +60,56 @@ def test_a_library_without_login_offers_the_order_form_and_one_without_either_sa
     text = text_of(page)
     assert "Handelshøjskolens Bibliotek-login kan ikke bruges på Bibliotek.dk" in text
     assert "Bestil uden login" in text
-    form = user.get("/bestil-uden-login/830099/")
-    assert form.status_code == 200
+    # R-ORDER-1: "Bestil uden login" leads into the one order flow's guest path at the library.
+    start = user.get("/bestil-uden-login/830099/")
+    assert start.wsgi_request.get_full_path() == "/bestil/?filial=830099"
+    text = text_of(start)
+    assert "Handelshøjskolens Bibliotek modtager bestillinger uden login" in text
+    assert "Søg efter materialer" in text and "Til huskelisten" in text  # no dead end
+    form = user.get(f"/bestil-uden-login/830099/?pid={HH_BOOK}")
+    assert (
+        form.wsgi_request.get_full_path()
+        == f"/bestil/?pid={HH_BOOK.replace(':', '%3A')}&filial=830099"
+    )
     assert "Dit lånernummer står på dit studiekort" in text_of(form)
-    saved = user.post(
-        "/bestil-uden-login/830099/",
+    assert "Husk til næste bestilling" in text_of(form)
+    key = re.search(r'name="key" value="([^"]+)"', form.content.decode())
+    assert key
+    bad = user.client.post(
+        "/bestil/",
         {
-            "userId": "HH-1001",
-            "userName": "Ida Iversen",
-            "userMail": "ida@example.dk",
-            "remember": "on",
+            "pid": HH_BOOK,
+            "filial": "830099",
+            "key": key.group(1),
+            "laaner-userId": "",
+            "laaner-userMail": "nope",
         },
     )
-    assert "er gemt" in text_of(saved)
-    bad = user.client.post("/bestil-uden-login/830099/", {"userId": "", "userMail": "nope"})
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and not Order.objects.exists()
     page = user.get("/log-ind/bibliotek/850099/")
     text = text_of(page)
     assert "Arkitektskolens Bibliotek-login kan ikke bruges på Bibliotek.dk" in text
     assert "Bestil uden login" not in text and "modtager heller ikke bestillinger" in text
-    ordering = user.get("/log-ind/bibliotek/830099/?bestilling=1")
-    assert ordering.wsgi_request.path == "/bestil-uden-login/830099/"
+    ordering = user.get(
+        "/log-ind/bibliotek/830099/?bestilling=1&next=" + quote(f"/bestil/?pid={HH_BOOK}")
+    )
+    assert ordering.wsgi_request.path == "/bestil/"
+    assert ordering.wsgi_request.GET.getlist("pid") == [HH_BOOK]
+    assert ordering.wsgi_request.GET["filial"] == "830099"
+
+
+def test_the_old_order_without_login_address_never_dead_ends_R_ORDER_1(
+    user: PortalBrowser,
+) -> None:
+    """Unknown library: the not-found page; one that takes no guest orders: the flow says so."""
+    assert user.client.get("/bestil-uden-login/999999/").status_code == 404
+    assert user.client.get("/bestil-uden-login/x/").status_code == 404
+    assert user.client.post("/bestil-uden-login/830099/", {"userId": "x"}).status_code == 405
+    page = user.get("/bestil-uden-login/850099/")
+    assert page.wsgi_request.get_full_path() == "/bestil/?filial=850099"
+    text = text_of(page)
+    assert "Arkitektskolens Bibliotek modtager ikke bestillinger uden login" in text
+    assert "Log ind for at bestille" in text
 
 
 def test_bo_is_offered_linking_says_not_now_then_links_with_mitid(user: PortalBrowser) -> None:

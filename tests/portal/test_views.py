@@ -32,8 +32,17 @@ def test_no_malformed_request_gives_a_server_error(
         browser.get(f"/log-ind/bibliotek/{agency_id.replace('/', '')}/", {"next": next_path}),
         browser.get("/auth/callback/", {"state": state, "code": code}),
         browser.get("/auth/callback/", {"state": state, "error": error}),
+        browser.get(f"/bestil-uden-login/{agency_id.replace('/', '')}/", {"pid": query}),
         browser.post(
-            "/bestil-uden-login/830099/", {"userId": query, "userMail": code, "cpr": state}
+            "/bestil/",
+            {
+                "pid": "870970-basis:00112000",
+                "filial": "830099",
+                "key": "k" * 32,
+                "laaner-userId": query,
+                "laaner-userMail": code,
+                "laaner-cpr": state,
+            },
         ),
         browser.post("/tilknyt/", {"choice": query}),
         browser.post("/tilknyttet/", {"choice": query}),

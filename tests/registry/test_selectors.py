@@ -324,3 +324,27 @@ def test_branch_get_returns_the_branch_with_its_agency_R_VIP_10():
     assert found.name == "Vesterbro Bibliotek"
     assert found.agency.agency_type == AgencyType.FOLKEBIBLIOTEK
     assert selectors.branch_get(branch_id="") is None
+
+
+# --- reads the portal and userdata use instead of querying registry models themselves -------
+
+
+def test_agencies_get_many_prefetches_the_order_user_parameters_on_request_R_VIP_7(
+    django_assert_num_queries,
+):
+    agency = research_library("820010")
+    _params(agency, ("userMail", True), ("userTelephone", False))
+    with django_assert_num_queries(2):
+        found = selectors.agencies_get_many(agency_ids=["820010"], with_order_user_parameters=True)
+        assert [p.parameter_type for p in found[0].order_user_parameters.all()] == [
+            "userMail",
+            "userTelephone",
+        ]
+
+
+def test_branch_names_names_the_branches_asked_for_R_PORTAL_18():
+    agency = research_library("820010")
+    branch(agency, "820011", name="Læsesalen")
+    branch(agency, "820012", name="Magasinet")
+    assert selectors.branch_names(branch_ids={"820011", "999999", ""}) == {"820011": "Læsesalen"}
+    assert selectors.branch_names(branch_ids=[]) == {}

@@ -98,3 +98,58 @@ def test_deleting_the_profile_deletes_its_saved_info_R_PORTAL_19(anna: Profile) 
     saved_library_info_save(profile=anna, agency_id="710100", email="a@example.dk")
     profile_delete(profile=anna)
     assert not SavedLibraryInfo.objects.exists()
+
+
+def test_saving_from_the_order_form_replaces_only_the_types_it_asked_R_PORTAL_15(
+    anna: Profile,
+) -> None:
+    from biblogin.userdata.saved_info import saved_library_info_update
+
+    _parameter("710100", "userName")
+    _parameter("710100", "userAddress")
+    saved_library_info_save(
+        profile=anna,
+        agency_id="710100",
+        email="anna@example.dk",
+        phone="12345678",
+        parameters={"userName": "Anna A.", "userAddress": "Krystalgade 1"},
+    )
+    info = saved_library_info_update(
+        profile=anna,
+        agency_id="710100",
+        values={"userMail": "ny@example.dk", "userTelephone": "", "userAddress": ""},
+    )
+    assert (info.email, info.phone, info.parameters) == (
+        "ny@example.dk",
+        "",
+        {"userName": "Anna A."},
+    )
+    assert saved_library_info_for(profile=anna, agency_id="710100") == info
+    # What the library no longer asks for is dropped, not refused.
+    OrderUserParameter.objects.filter(parameter_type="userName").delete()
+    info = saved_library_info_update(
+        profile=anna, agency_id="710100", values={"userTelephone": "87654321"}
+    )
+    assert (info.email, info.phone, info.parameters) == ("ny@example.dk", "87654321", {})
+
+
+@pytest.mark.parametrize(
+    ("agency_id", "values"),
+    [
+        ("710100", {"userMail": "anna@"}),
+        ("710100", {"userTelephone": "12"}),
+        ("710100", {"cpr": "1503851234"}),
+        ("829000", {"userMail": "anna@example.dk"}),
+    ],
+)
+def test_saving_bad_values_from_the_order_form_changes_nothing_R_PORTAL_15(
+    anna: Profile, agency_id: str, values: dict[str, str]
+) -> None:
+    from biblogin.userdata.saved_info import saved_library_info_update
+
+    saved_library_info_save(profile=anna, agency_id="710100", email="anna@example.dk")
+    with pytest.raises(ApplicationError):
+        saved_library_info_update(profile=anna, agency_id=agency_id, values=values)
+    assert list(SavedLibraryInfo.objects.values_list("agency_id", "email")) == [
+        ("710100", "anna@example.dk")
+    ]

@@ -2,8 +2,9 @@
 
 The portal knows who orders only from its identity (claims over OpenID Connect); the order
 rules live in ``biblogin.circulation``. Here: the orderer, the user's own libraries, the
-pickup-branch candidates, the guest's remembered details (sealed) and the session's
-"already ordered" memory.
+pickup-branch candidates, the guest's remembered details (sealed), a logged-in user's contact
+details for the pickup library (R-PORTAL-15: saved for a profile, sealed in the session for a
+session user) and the session's "already ordered" memory.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qs, urlsplit
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from biblogin.borrowercheck.throttling import client_ip
@@ -26,10 +30,27 @@ from biblogin.patrons.selectors import patron_get_by_guid, patron_home_municipal
 from biblogin.portal.identity import Identity, seal, unseal
 from biblogin.portal.selectors import profile_accounts
 from biblogin.portal.session import session_get, session_put
-from biblogin.registry.selectors import agency_home_for_municipality
+from biblogin.registry.models import Agency, OrderUserParameterType
+from biblogin.registry.selectors import (
+    OrderUserField,
+    agency_get,
+    agency_home_for_municipality,
+    agency_order_user_parameters,
+    branches_for_pickup,
+)
+from biblogin.userdata.saved_info import saved_library_info_prefill, saved_library_info_update
 from biblogin.userdata.selectors import profile_get
 
 GUEST_DETAILS_KEY = "guest_order_details"
+CONTACT_DETAILS_KEY = "order_contact_details"
+# R-PORTAL-15: what a logged-in user is asked for the pickup library. The login already tells
+# the library who orders (its user ID, and the name in the claims), so the ID types, the CPR,
+# the date of birth and the name are not asked again; the contact data the library lists are.
+CONTACT_TYPES = (
+    OrderUserParameterType.MAIL.value,
+    OrderUserParameterType.TELEPHONE.value,
+    OrderUserParameterType.ADDRESS.value,
+)
 _GUEST_TOKEN = "order_guest_token"
 _LAST_BRANCH = "order_last_branch"
 _ORDERED = "order_ordered_pids"
@@ -58,16 +79,21 @@ def guest_token(request: HttpRequest) -> str:
 
 
 def orderer_for(
-    request: HttpRequest, identity: Identity | None, *, details: dict[str, str]
+    request: HttpRequest, identity: Identity | None, *, details: Mapping[str, str]
 ) -> Orderer:
-    """Return who orders: a guest, a session user (R-PORTAL-3) or a profile user (R-PORTAL-2)."""
+    """Return who orders: a guest, a session user (R-PORTAL-3) or a profile user (R-PORTAL-2).
+
+    ``details``: a guest's user parameters, or a logged-in user's contact details; the typed
+    e-mail goes on the order (else the library's own, from the borrower check).
+    """
     ip = client_ip(request)
+    email = str(details.get(OrderUserParameterType.MAIL.value, "") or "")
     if identity is None:
         return Orderer(
             kind=OrdererKind.GUEST,
             owner=f"guest:{guest_token(request)}",
-            guest_details=details,
-            email=details.get("userMail", ""),
+            guest_details=dict(details),
+            email=email,
             ip=ip,
         )
     if identity.is_profile and identity.guid:
@@ -75,6 +101,7 @@ def orderer_for(
             kind=OrdererKind.PROFILE,
             owner=f"profile:{identity.guid}",
             patron_guid=identity.guid,
+            email=email,
             ip=ip,
         )
     return Orderer(
@@ -82,6 +109,7 @@ def orderer_for(
         owner=f"session:{identity.sub}",
         login_agency_id=identity.agency_id,
         login_user_id=identity.user_id,
+        email=email,
         ip=ip,
     )
 
@@ -153,6 +181,110 @@ def guest_details_remember(
     else:
         remembered.pop(agency_id, None)
     session_put(request, GUEST_DETAILS_KEY, seal(json.dumps(remembered)) if remembered else "")
+
+
+def contact_fields(*, agency: Agency) -> list[OrderUserField]:
+    """The pickup library's contact parameters a logged-in user is asked (R-PORTAL-15, R-VIP-7).
+
+    In the library's order, from the registry's one list of its user parameters.
+    """
+    return [
+        f
+        for f in agency_order_user_parameters(agency=agency)
+        if not f.is_id_field and f.type in CONTACT_TYPES
+    ]
+
+
+def _contact_remembered(request: HttpRequest) -> dict[str, dict[str, str]]:
+    stored = session_get(request, CONTACT_DETAILS_KEY)
+    if not isinstance(stored, str) or not stored:
+        return {}
+    try:
+        data = json.loads(unseal(stored) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(agency_id): {str(k): str(v) for k, v in values.items()}
+        for agency_id, values in data.items()
+        if isinstance(values, dict)
+    }
+
+
+def contact_prefill(
+    request: HttpRequest, identity: Identity, *, agency_id: str
+) -> tuple[dict[str, str], bool]:
+    """Return a logged-in user's contact details for this library, and whether they are kept.
+
+    R-PORTAL-15: a profile user's saved library info; a session user's (no profile) only what
+    they asked to have remembered in this session.
+    """
+    if identity.is_profile and identity.guid:
+        profile = profile_get(patron_guid=identity.guid)
+        saved = saved_library_info_prefill(profile=profile, agency_id=agency_id) if profile else {}
+        return {k: v for k, v in saved.items() if k in CONTACT_TYPES}, False
+    remembered = _contact_remembered(request).get(agency_id, {})
+    return {k: v for k, v in remembered.items() if k in CONTACT_TYPES}, bool(remembered)
+
+
+def contact_keep(
+    request: HttpRequest,
+    identity: Identity,
+    *,
+    agency_id: str,
+    values: Mapping[str, str],
+    keep: bool,
+) -> bool:
+    """Keep what a logged-in user typed, if they asked to; return whether it was saved.
+
+    R-PORTAL-15: a profile user's ticked "Gem oplysningerne til næste gang" saves through the
+    userdata service (unticked: nothing changes); a session user's "Husk til næste bestilling"
+    lives sealed in the session only (unticked: forgotten), never in a profile.
+    """
+    if identity.is_profile and identity.guid:
+        profile = profile_get(patron_guid=identity.guid) if keep else None
+        if profile is None:
+            return False
+        saved_library_info_update(profile=profile, agency_id=agency_id, values=values)
+        return True
+    remembered = _contact_remembered(request)
+    kept = {k: v for k, v in values.items() if k in CONTACT_TYPES and v}
+    if keep and kept:
+        remembered[agency_id] = kept
+    else:
+        remembered.pop(agency_id, None)
+    session_put(request, CONTACT_DETAILS_KEY, seal(json.dumps(remembered)) if remembered else "")
+    return keep and bool(kept)
+
+
+def pids_in_order_path(path: str | None) -> list[str]:
+    """The materials of an order-flow address (``/bestil/?pid=…``), e.g. a login's ``next``."""
+    if not path:
+        return []
+    parts = urlsplit(path)
+    if parts.path != reverse("portal:order"):
+        return []
+    return pids_parse(parse_qs(parts.query).get("pid", []))
+
+
+def guest_order_url(*, agency_id: str, pids: Sequence[str] = ()) -> str | None:
+    """The one flow's place for ordering to this library (R-ORDER-1), or None if unknown.
+
+    The old "Bestil uden login" address and the login page's "Bestil uden login" lead here:
+    the flow with the library's main (else first open) pickup branch chosen.
+    """
+    agency = agency_get(agency_id=agency_id)
+    if agency is None:
+        return None
+    branches = branches_for_pickup(agency_ids=[agency.agency_id], open_only=True)
+    branch = next((b for b in branches if b.branch_id == agency.agency_id), None) or next(
+        iter(branches), None
+    )
+    pairs = [("pid", p) for p in pids[:MAX_PIDS]]
+    if branch is not None:
+        pairs.append(("filial", branch.branch_id))
+    return reverse("portal:order") + ("?" + urlencode(pairs) if pairs else "")
 
 
 def refusal_message(code: OrderRefusal, *, library: str, attempts_left: int | None = None) -> str:

@@ -57,10 +57,17 @@ def agency_get(*, agency_id: str) -> Agency | None:
     return Agency.objects.filter(agency_id=cleaned, status__in=_VISIBLE_STATUSES).first()
 
 
-def agencies_get_many(*, agency_ids: list[str], with_branches: bool = False) -> list[Agency]:
+def agencies_get_many(
+    *,
+    agency_ids: list[str],
+    with_branches: bool = False,
+    with_order_user_parameters: bool = False,
+) -> list[Agency]:
     """Return the active or invisible agencies among these IDs, in the order given.
 
     ``with_branches``: their branches (``agency.branches.all()``, by ID) and stops in two queries.
+    ``with_order_user_parameters``: their R-VIP-7 parameters (``agency.order_user_parameters``)
+    in one more query.
     """
     wanted = [a for a in dict.fromkeys(agency_ids) if isinstance(a, str)]
     agencies = Agency.objects.filter(agency_id__in=wanted, status__in=_VISIBLE_STATUSES)
@@ -68,6 +75,8 @@ def agencies_get_many(*, agency_ids: list[str], with_branches: bool = False) -> 
         agencies = agencies.prefetch_related(
             Prefetch("branches", queryset=Branch.objects.prefetch_related(_STOPS_IN_ORDER))
         )
+    if with_order_user_parameters:
+        agencies = agencies.prefetch_related("order_user_parameters")
     found = {a.agency_id: a for a in agencies}
     return [found[a] for a in wanted if a in found]
 
@@ -193,6 +202,14 @@ def branch_agency_id(*, branch_id: str) -> str | None:
         .values_list("agency__agency_id", flat=True)
         .first()
     )
+
+
+def branch_names(*, branch_ids: Iterable[str]) -> dict[str, str]:
+    """Return the names of these branches (any agency status: history names past branches)."""
+    wanted = {b for b in branch_ids if isinstance(b, str) and b}
+    if not wanted:
+        return {}
+    return dict(Branch.objects.filter(branch_id__in=wanted).values_list("branch_id", "name"))
 
 
 def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> list[Branch]:

@@ -31,6 +31,7 @@ from biblogin.portal.identity import (
     seal,
     unseal,
 )
+from biblogin.portal.order_flow import guest_order_url, pids_in_order_path
 from biblogin.portal.selectors import (
     LoginEntry,
     NextStep,
@@ -179,9 +180,11 @@ def login_library(request: HttpRequest, agency_id: str) -> HttpResponse:
             next_path=next_path,
         )
     if decision.entry == LoginEntry.ORDER_WITHOUT_LOGIN:
-        return HttpResponseRedirect(
-            reverse("portal:order-without-login", args=[decision.agency.agency_id])
+        # R-ORDER-1: into the one order flow's guest path, with the materials being ordered.
+        target = guest_order_url(
+            agency_id=decision.agency.agency_id, pids=pids_in_order_path(next_path)
         )
+        return HttpResponseRedirect(target or reverse("portal:order"))
     return page(request, "portal/login_not_possible.html", {"decision": decision})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -33,8 +34,13 @@ from biblogin.circulation.pickup import (
     pickup_branches_search,
     pickup_option_get,
 )
-from biblogin.portal.forms import OrderWithoutLoginForm
+from biblogin.common.errors import ApplicationError
+from biblogin.portal.forms import OrderContactForm, OrderWithoutLoginForm
+from biblogin.portal.identity import Identity
 from biblogin.portal.order_flow import (
+    contact_fields,
+    contact_keep,
+    contact_prefill,
     digital_article_right,
     guest_details_remember,
     guest_details_remembered,
@@ -54,6 +60,7 @@ from biblogin.registry.models import Agency
 from biblogin.registry.selectors import agency_get
 
 _GUEST_PREFIX = "laaner"
+_CONTACT_PREFIX = "kontakt"
 _INVALID_MESSAGES = {
     InvalidCode.NO_MATERIALS: _("Vælg mindst ét materiale at bestille."),
     InvalidCode.TOO_MANY_MATERIALS: _("Du kan bestille højst 25 materialer ad gangen."),
@@ -167,18 +174,20 @@ def order(request: HttpRequest) -> HttpResponse:
             prefix=_GUEST_PREFIX,
             initial={**initial, "remember": bool(initial)},
         )
+    contact_form = _contact_form(request, context)
     error = ""
     status = 200
     if request.method == "GET" and context["option"] is not None and data.get("filial"):
         last_branch_remember(request, context["option"].branch_id)
     if request.method == "POST":
-        outcome = _submit(request, context, guest_form)
+        outcome = _submit(request, context, guest_form, contact_form)
         if isinstance(outcome, HttpResponse):
             return outcome
         error, status = outcome
-    if not context["pids"]:
+    if not context["pids"] and request.method == "POST":
+        # A GET without materials shows where to find them (the page is no dead end).
         error = error or _("Vælg mindst ét materiale at bestille.")
-        status = 400 if request.method == "POST" else status
+        status = 400
     elif context["too_many"]:
         error = _("Du kan bestille højst 25 materialer ad gangen.")
         status = 400
@@ -188,6 +197,7 @@ def order(request: HttpRequest) -> HttpResponse:
         {
             **context,
             "guest_form": guest_form,
+            "contact_form": contact_form,
             "error": error,
             "key": request.POST.get("key", "") if request.method == "POST" else "",
             "new_key": secrets.token_urlsafe(24),
@@ -202,8 +212,33 @@ def order(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _contact_form(request: HttpRequest, context: dict[str, Any]) -> OrderContactForm | None:
+    """A registered, logged-in user's contact details for the pickup library (R-PORTAL-15)."""
+    identity: Identity | None = context["identity"]
+    agency: Agency | None = context["agency"]
+    if identity is None or agency is None or not context["registered"]:
+        return None
+    fields = contact_fields(agency=agency)
+    if not fields:
+        return None
+    if request.method == "POST":
+        return OrderContactForm(
+            request.POST, fields=fields, profile=identity.is_profile, prefix=_CONTACT_PREFIX
+        )
+    prefill, kept = contact_prefill(request, identity, agency_id=agency.agency_id)
+    return OrderContactForm(
+        fields=fields,
+        profile=identity.is_profile,
+        prefix=_CONTACT_PREFIX,
+        initial={**prefill, "keep": kept},
+    )
+
+
 def _submit(
-    request: HttpRequest, context: dict[str, Any], guest_form: OrderWithoutLoginForm | None
+    request: HttpRequest,
+    context: dict[str, Any],
+    guest_form: OrderWithoutLoginForm | None,
+    contact_form: OrderContactForm | None,
 ) -> HttpResponse | tuple[str, int]:
     """Place the order; return the redirect to the receipt, or (message, status)."""
     identity = context["identity"]
@@ -218,8 +253,12 @@ def _submit(
         if guest_form is None:
             return refusal_message(OrderRefusal.NO_ORDERS_WITHOUT_LOGIN, library=agency.name), 403
         if not guest_form.is_valid():
-            return _("Ret de markerede felter."), 400
+            return "", 400  # the form's own summary names each field (R-ORDER-4)
         details = guest_form.details()
+    elif contact_form is not None:
+        if not contact_form.is_valid():
+            return "", 400  # R-PORTAL-15: a malformed value orders and saves nothing
+        details = contact_form.values()
     orderer = orderer_for(request, identity, details=details)
     materials = [row["m"].request for row in context["rows"] if row["m"].request is not None]
     try:
@@ -248,9 +287,37 @@ def _submit(
             agency_id=agency.agency_id,
             details=details if guest_form.cleaned_data.get("remember") else None,
         )
+    if contact_form is not None and identity is not None:
+        _contact_keep(request, identity, agency, contact_form)
     return HttpResponseRedirect(
         reverse("portal:order-receipt", args=[result.order.public_id]), status=303
     )
+
+
+def _contact_keep(
+    request: HttpRequest, identity: Identity, agency: Agency, form: OrderContactForm
+) -> None:
+    """After the order: keep the contact details if asked (the order stands either way)."""
+    try:
+        saved = contact_keep(
+            request,
+            identity,
+            agency_id=agency.agency_id,
+            values=form.values(),
+            keep=bool(form.cleaned_data.get("keep")),
+        )
+    except ApplicationError as problem:
+        messages.warning(
+            request,
+            _("Dine oplysninger blev ikke gemt: %(reason)s") % {"reason": problem.message},
+        )
+        return
+    if saved and identity.is_profile:
+        messages.success(
+            request,
+            _("Dine oplysninger til %(library)s er gemt til næste gang.")
+            % {"library": agency.name},
+        )
 
 
 def _owner(request: HttpRequest) -> str:

@@ -17,7 +17,7 @@ from biblogin.circulation.history import (
 )
 from biblogin.portal.session import portal_view
 from biblogin.portal.views.common import identity_of, page, profile_required
-from biblogin.registry.models import Branch
+from biblogin.registry.selectors import branch_names
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,11 +42,7 @@ def order_history_page(request: HttpRequest) -> HttpResponse:
             )
         return HttpResponseRedirect(reverse("portal:order-history"), status=303)
     orders = order_history_for(patron_guid=guid)
-    names = dict(
-        Branch.objects.filter(branch_id__in={o.pickup_branch_id for o in orders}).values_list(
-            "branch_id", "name"
-        )
-    )
+    names = branch_names(branch_ids={o.pickup_branch_id for o in orders})
     return page(
         request,
         "portal/order_history.html",

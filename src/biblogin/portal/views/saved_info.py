@@ -14,6 +14,7 @@ from biblogin.portal.selectors import my_libraries
 from biblogin.portal.session import portal_view
 from biblogin.portal.views.common import page, profile_of, profile_required
 from biblogin.registry.models import Agency
+from biblogin.registry.selectors import agencies_get_many
 from biblogin.userdata.saved_info import (
     saveable_parameter_types,
     saved_library_info_save,
@@ -24,11 +25,7 @@ from biblogin.userdata.saved_info import (
 def _libraries(request: HttpRequest) -> list[Agency]:
     profile = profile_of(request)
     ids = [lib.agency_id for lib in my_libraries(patron_guid=profile.patron_guid) if lib.known]
-    agencies = {
-        a.agency_id: a
-        for a in Agency.objects.filter(agency_id__in=ids).prefetch_related("order_user_parameters")
-    }
-    return [agencies[i] for i in ids if i in agencies]
+    return agencies_get_many(agency_ids=ids, with_order_user_parameters=True)
 
 
 @require_http_methods(["GET", "POST"])
