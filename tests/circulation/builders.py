@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+
+import pytest
 
 from biblogin.circulation.models import OrdererKind
-from biblogin.circulation.orderer import Orderer
-from biblogin.circulation.orders import MaterialRequest
+from biblogin.circulation.orderer import Orderer, OrdererRefused
+from biblogin.circulation.orders import MaterialRequest, OrderInvalid, OrderResult, order_submit
 from biblogin.patrons.selectors import patron_get_by_cpr
 from biblogin.patrons.services import account_link
 
@@ -64,3 +67,53 @@ def not_lendable(pid: str = "870970-basis:test0009") -> MaterialRequest:
     return MaterialRequest(
         pid=pid, title="Ingen låner den", policy="NOT_OWNED_NO_ILL_LOC", orderable=False
     )
+
+
+def submit(
+    orderer: Orderer,
+    *,
+    at: str = "710104",
+    materials: Sequence[MaterialRequest] | None = None,
+    submission_key: str | None = None,
+    pin: str = "",
+) -> OrderResult:
+    """Submit the order form once: a fresh form key and one lendable book unless told.
+
+    ``at`` is the pickup branch (Vesterbro of Københavns Biblioteker by default). A given
+    ``submission_key`` is used as it is, also an empty or malformed one.
+    """
+    return order_submit(
+        submission_key=key() if submission_key is None else submission_key,
+        orderer=orderer,
+        pickup_branch_id=at,
+        materials=[book()] if materials is None else materials,
+        pin=pin,
+    )
+
+
+def refused(
+    orderer: Orderer,
+    *,
+    at: str = "710104",
+    materials: Sequence[MaterialRequest] | None = None,
+    submission_key: str | None = None,
+    pin: str = "",
+) -> OrdererRefused:
+    """Submit as ``submit`` does and return the refusal it must raise (R-ORDER-3/4)."""
+    with pytest.raises(OrdererRefused) as caught:
+        submit(orderer, at=at, materials=materials, submission_key=submission_key, pin=pin)
+    return caught.value
+
+
+def invalid(
+    orderer: Orderer,
+    *,
+    at: str = "710104",
+    materials: Sequence[MaterialRequest] | None = None,
+    submission_key: str | None = None,
+    pin: str = "",
+) -> OrderInvalid:
+    """Submit as ``submit`` does and return the ``OrderInvalid`` it must raise (R-ORDER-1)."""
+    with pytest.raises(OrderInvalid) as caught:
+        submit(orderer, at=at, materials=materials, submission_key=submission_key, pin=pin)
+    return caught.value

@@ -71,9 +71,10 @@ def staff_otp_verified(client: Any, user: User) -> Any:
     password; tests/staff prove the real login.
     """
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    from biblogin.staff.models import StaffTOTPDevice
+
+    device = StaffTOTPDevice.objects.create(user=user, name="test", confirmed=True)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biblogin.registry import selectors, services
-from biblogin.registry.models import AgencyStatus, AgencyType, OrderUserParameterType
+from biblogin.registry.models import AgencyStatus, AgencyType, MobileStop, OrderUserParameterType
 from biblogin.registry.selectors import OrderUserField
 from tests.registry.builders import branch, public_library, requester, research_library
 
@@ -348,3 +348,83 @@ def test_branch_names_names_the_branches_asked_for_R_PORTAL_18():
     branch(agency, "820012", name="Magasinet")
     assert selectors.branch_names(branch_ids={"820011", "999999", ""}) == {"820011": "Læsesalen"}
     assert selectors.branch_names(branch_ids=[]) == {}
+
+
+def test_pickup_branches_all_is_every_visible_agencys_pickup_branch_by_name_R_VIP_10():
+    kbh, aarhus = public_library(101), public_library(751)
+    hidden = research_library("840099", status=AgencyStatus.INVISIBLE)
+    gone = research_library("850099", status=AgencyStatus.DELETED)
+    branch(aarhus, "775100", name="Dokk1")
+    branch(kbh, "710111", name="Valby", temporarily_closed=True, temporarily_closed_reason="Lukket")
+    branch(kbh, "710120", name="Magasinet", pickup_allowed=False)
+    branch(hidden, "840099", name="Ingeniørhøjskolen")
+    branch(gone, "850099", name="Arkitektskolen")
+    found = selectors.pickup_branches_all()
+    # The rule of branches_for_pickup: closed ones listed, no pickup_allowed and deleted not.
+    assert [b.name for b in found] == ["Dokk1", "Ingeniørhøjskolen", "Valby"]
+    assert found[0].agency.agency_id == "775100"
+
+
+def test_pickup_branch_get_takes_only_an_exact_id_of_a_pickup_branch_R_VIP_10_R_ORDER_1():
+    kbh = public_library(101)
+    gone = research_library("850099", status=AgencyStatus.DELETED)
+    branch(kbh, "710111", name="Valby", temporarily_closed=True, temporarily_closed_reason="Lukket")
+    branch(kbh, "710120", name="Magasinet", pickup_allowed=False)
+    branch(gone, "850099")
+    closed = selectors.pickup_branch_get(branch_id="710111")
+    assert closed is not None and closed.temporarily_closed  # R-ORDER-1 decides about closed
+    assert closed.agency.agency_id == "710100"
+    assert selectors.pickup_branch_get(branch_id="710120") is None  # no pickup allowed
+    assert selectors.pickup_branch_get(branch_id="850099") is None  # deleted agency
+    assert selectors.pickup_branch_get(branch_id=" 710111 ") is None  # not trimmed
+    assert selectors.pickup_branch_get(branch_id=None) is None  # type: ignore[arg-type]
+
+
+def test_pickup_branch_get_gives_a_mobile_librarys_stops_in_order_R_VIP_10():
+    kbh = public_library(101)
+    bus = branch(kbh, "710150", name="Bogbussen", is_mobile=True)
+    services.mobile_stops_save(
+        branch=bus,
+        saved=[
+            MobileStop(branch=bus, name="Torvet", position=2),
+            MobileStop(branch=bus, name="Skolen", position=1),
+        ],
+        deleted=[],
+    )
+    found = selectors.pickup_branch_get(branch_id="710150")
+    assert [s.name for s in found.mobile_stops.all()] == ["Skolen", "Torvet"]
+
+
+def test_branch_names_name_branches_of_any_agency_status_for_what_already_happened():
+    gone = research_library("850099", status=AgencyStatus.DELETED)
+    branch(gone, "850099", name="Arkitektskolen")
+    kbh = public_library(101)
+    branch(kbh, "710111", name="Valby", pickup_allowed=False)
+    assert selectors.branch_names(branch_ids={"850099", "710111", "999999", ""}) == {
+        "850099": "Arkitektskolen",
+        "710111": "Valby",
+    }
+    assert selectors.branch_names(branch_ids=[]) == {}
+
+
+def test_agencies_with_subscriptions_by_name_with_licences_and_no_deleted_R_VIP_9_R_PORTAL_14():
+    services.licensed_resource_get_or_create(name="Ebook Central")
+    research_library("820010", name="Zeta", infomedia=True, licensed_resources=["Ebook Central"])
+    research_library("820020", name="Alfa", status=AgencyStatus.INVISIBLE)
+    research_library("820030", name="Beta", status=AgencyStatus.DELETED, infomedia=True)
+    found = selectors.agencies_with_subscriptions(agency_ids=["820010", "820020", "820030"])
+    assert [a.name for a in found] == ["Alfa", "Zeta"]
+    assert found[1].infomedia
+    assert [r.name for r in found[1].licensed_resources.all()] == ["Ebook Central"]
+    assert selectors.agencies_with_subscriptions(agency_ids=[]) == []
+
+
+def test_agencies_providing_user_status_are_the_visible_ones_that_deliver_it_R_VIP_8():
+    research_library("820010", name="Zeta", provides_user_status=True)
+    research_library("820020", name="Alfa", provides_user_status=True, status="invisible")
+    research_library("820030", name="Beta", provides_user_status=False)
+    research_library("820040", name="Gamma", provides_user_status=True, status="deleted")
+    found = selectors.agencies_providing_user_status(
+        agency_ids=["820010", "820020", "820030", "820040", "999999"]
+    )
+    assert [(a.agency_id, a.name) for a in found] == [("820020", "Alfa"), ("820010", "Zeta")]

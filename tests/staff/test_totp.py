@@ -14,13 +14,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from biblogin.audit.models import AuditEvent
 from biblogin.common.models import User
+from biblogin.staff.models import StaffTOTPDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def account(username: str, *, superuser: bool = False) -> User:
     )
 
 
-def code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def code(device: StaffTOTPDevice, *, steps_ahead: int = 0) -> str:
     """The code the authenticator app shows now (or ``steps_ahead`` 30-second steps later)."""
     value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
                  drift=device.drift + steps_ahead)  # fmt: skip
@@ -74,7 +74,7 @@ def test_a_superuser_with_a_correct_totp_code_uses_the_admin(settings):
     """R-SEC-4: password plus the app's current code opens the admin; a wrong code does not."""
     settings.STAFF_OTP_REQUIRED = True
     admin = account("chef", superuser=True)
-    device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    device = StaffTOTPDevice.objects.create(user=admin, name="app", confirmed=True)
 
     client = Client()
     wrong = login(client, "chef", otp_token="000000" if code(device) != "000000" else "111111")
@@ -113,12 +113,12 @@ def test_staff_enrol_a_totp_app_in_the_admin_and_must_use_it_from_then_on(settin
     text = page.content.decode()
     assert 'src="data:image/svg+xml;base64,' in text
     secret = re.search(r"<code>([A-Z2-7]+)</code>", text)[1]
-    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    device = StaffTOTPDevice.objects.get(user=staff, confirmed=False)
     assert len(secret) == 32
 
     bad = client.post("/admin/totp/", {"otp_token": "12345x"})
     assert bad.status_code == 400 and "Forkert engangskode" in bad.content.decode()
-    assert not TOTPDevice.objects.filter(user=staff, confirmed=True).exists()
+    assert not StaffTOTPDevice.objects.filter(user=staff, confirmed=True).exists()
 
     done = client.post("/admin/totp/", {"otp_token": code(device)})
     assert done.status_code == 302
@@ -151,7 +151,7 @@ def test_the_first_superuser_gets_a_device_from_the_command_line(settings):
     out = io.StringIO()
     call_command("staff_totp_enrol", "chef", stdout=out)
     assert "otpauth://totp/" in out.getvalue()
-    device = TOTPDevice.objects.get(user=admin)
+    device = StaffTOTPDevice.objects.get(user=admin)
     assert device.confirmed
     client = Client()
     assert login(client, "chef", otp_token=code(device)).status_code == 302
@@ -221,7 +221,7 @@ def test_any_code_typed_at_enrolment_is_refused_without_confirming_the_device(ot
     client = Client(raise_request_exception=False)
     client.force_login(staff)
     assert client.get("/admin/totp/").status_code == 200
-    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    device = StaffTOTPDevice.objects.get(user=staff, confirmed=False)
     assume(otp_token.strip() != code(device))  # the one right answer: the enrolment test
     response = client.post("/admin/totp/", {"otp_token": otp_token})
     assert response.status_code == 400

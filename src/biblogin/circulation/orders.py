@@ -58,7 +58,8 @@ from biblogin.integrations.library_systems.protocol import (
     RequestRefused,
 )
 from biblogin.integrations.library_systems.selectors import library_system_for
-from biblogin.registry.models import Agency, AgencyStatus, Branch
+from biblogin.registry.models import Agency, Branch
+from biblogin.registry.selectors import pickup_branch_get
 
 logger = logging.getLogger(__name__)
 
@@ -133,16 +134,7 @@ def _submission_key_ok(value: object) -> bool:
 
 def pickup_branch_for_order(*, branch_id: str, mobile_stop: str = "") -> Branch:
     """R-ORDER-1: an open branch with ``pickup_allowed``; a mobile library needs a stop."""
-    branch = (
-        Branch.objects.select_related("agency")
-        .prefetch_related("mobile_stops")
-        .filter(
-            branch_id=branch_id if isinstance(branch_id, str) else "",
-            pickup_allowed=True,
-            agency__status__in=[AgencyStatus.ACTIVE, AgencyStatus.INVISIBLE],
-        )
-        .first()
-    )
+    branch = pickup_branch_get(branch_id=branch_id)
     if branch is None:
         raise OrderInvalid(InvalidCode.PICKUP_NOT_ALLOWED)
     if branch.temporarily_closed:

@@ -28,7 +28,7 @@ from biblogin.integrations.library_systems.protocol import (
     UserStatus,
 )
 from biblogin.integrations.library_systems.selectors import library_system_for
-from biblogin.registry.models import Agency, AgencyStatus, Branch
+from biblogin.registry.selectors import agencies_providing_user_status, branch_names
 
 # R-PORTAL-13: a loan due within this many days is "due soon".
 DUE_SOON_DAYS = 5
@@ -133,12 +133,7 @@ def status_libraries(
 ) -> tuple[dict[str, tuple[str, ...]], list[LibraryRef]]:
     """The user's libraries that deliver loan status (R-VIP-8): their IDs there, and names."""
     libraries = user_libraries(user=user)
-    agencies = list(
-        Agency.objects.filter(agency_id__in=libraries.agency_ids, provides_user_status=True)
-        .exclude(status=AgencyStatus.DELETED)
-        .only("agency_id", "name")
-        .order_by("name", "agency_id")
-    )
+    agencies = agencies_providing_user_status(agency_ids=libraries.agency_ids)
     refs = [LibraryRef(agency_id=a.agency_id, name=a.name) for a in agencies]
     return {r.agency_id: libraries.user_ids[r.agency_id] for r in refs}, refs
 
@@ -210,9 +205,7 @@ def circulation_overview_for(
         for r in status.reservations
         if r.pickup_branch_id
     }
-    branches = dict(
-        Branch.objects.filter(branch_id__in=branch_ids).values_list("branch_id", "name")
-    )
+    branches = branch_names(branch_ids=branch_ids)
     for agency_id, status in answered.items():
         library = by_id[agency_id]
         for loan in status.loans:

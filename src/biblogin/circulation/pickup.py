@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db.models import Q
-
-from biblogin.common.agency_ids import is_branch_id
-from biblogin.registry.models import Agency, AgencyStatus, AgencyType, Branch
+from biblogin.registry.models import Agency, AgencyType, Branch
+from biblogin.registry.selectors import branches_for_pickup, pickup_branch_get, pickup_branches_all
 
 MAX_RESULTS = 30
 _MAX_QUERY = 100
@@ -100,10 +98,6 @@ def pickup_option(
     )
 
 
-def _pickup_branches() -> Q:
-    return Q(pickup_allowed=True, agency__status__in=[AgencyStatus.ACTIVE, AgencyStatus.INVISIBLE])
-
-
 def pickup_branches_search(
     *, query: str, own_agency_ids: Sequence[str], logged_in: bool
 ) -> list[PickupOption]:
@@ -113,10 +107,7 @@ def pickup_branches_search(
     """
     text = query.strip()[:_MAX_QUERY] if isinstance(query, str) else ""
     words = [w for w in _fold(text).split() if w]
-    branches = Branch.objects.filter(_pickup_branches()).select_related("agency")
-    if not words:
-        branches = branches.filter(agency__agency_id__in=list(own_agency_ids))
-    rows = list(branches.prefetch_related("mobile_stops").order_by("name", "branch_id"))
+    rows = pickup_branches_all() if words else branches_for_pickup(agency_ids=list(own_agency_ids))
     found: list[PickupOption] = []
     for branch in rows:
         haystack = _fold(
@@ -141,14 +132,7 @@ def pickup_option_get(
     *, branch_id: str, own_agency_ids: Sequence[str], logged_in: bool
 ) -> PickupOption | None:
     """Return one pickup branch as offered to this user; None unless it allows pickup."""
-    if not is_branch_id(branch_id):
-        return None
-    branch = (
-        Branch.objects.filter(_pickup_branches(), branch_id=branch_id)
-        .select_related("agency")
-        .prefetch_related("mobile_stops")
-        .first()
-    )
+    branch = pickup_branch_get(branch_id=branch_id)
     if branch is None:
         return None
     return pickup_option(branch, own_agency_ids=own_agency_ids, logged_in=logged_in)

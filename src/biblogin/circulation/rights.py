@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biblogin.circulation.users import CirculationUser, user_libraries
-from biblogin.registry.models import Agency, AgencyStatus
+from biblogin.registry.models import Agency
+from biblogin.registry.selectors import agencies_with_subscriptions
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,7 @@ def access_rights_for(*, user: CirculationUser) -> AccessRights:
     - a licensed e-resource: when one of the user's libraries subscribes to it.
     """
     libraries = user_libraries(user=user)
-    agencies = list(
-        Agency.objects.filter(agency_id__in=libraries.agency_ids)
-        .exclude(status=AgencyStatus.DELETED)
-        .prefetch_related("licensed_resources")
-        .order_by("name", "agency_id")
-    )
+    agencies = agencies_with_subscriptions(agency_ids=libraries.agency_ids)
 
     def grant(agency: Agency) -> GrantingLibrary:
         return GrantingLibrary(agency_id=agency.agency_id, name=agency.name)

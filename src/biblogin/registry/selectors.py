@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, When
 
-from biblogin.common.agency_ids import agency_id_clean, branch_id_clean
+from biblogin.common.agency_ids import agency_id_clean, branch_id_clean, is_branch_id
 from biblogin.registry.models import (
     Agency,
     AgencyStatus,
@@ -45,6 +45,10 @@ _ID_PARAMETER_TYPES = (
     OrderUserParameterType.CUSTOM_ID,
 )
 _ALL_ID_TYPES = {*_ID_PARAMETER_TYPES, OrderUserParameterType.USER_ID}
+
+# R-VIP-10 / R-ORDER-1: where a patron may fetch an order, the one rule for every caller.
+# Temporarily closed branches are included (shown with their reason); ordering needs an open one.
+_PICKUP_BRANCHES = Q(pickup_allowed=True, agency__status__in=_VISIBLE_STATUSES)
 
 _STOPS_IN_ORDER = Prefetch("mobile_stops", queryset=MobileStop.objects.order_by("position", "id"))
 
@@ -204,14 +208,6 @@ def branch_agency_id(*, branch_id: str) -> str | None:
     )
 
 
-def branch_names(*, branch_ids: Iterable[str]) -> dict[str, str]:
-    """Return the names of these branches (any agency status: history names past branches)."""
-    wanted = {b for b in branch_ids if isinstance(b, str) and b}
-    if not wanted:
-        return {}
-    return dict(Branch.objects.filter(branch_id__in=wanted).values_list("branch_id", "name"))
-
-
 def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> list[Branch]:
     """Return the pickup branches (R-VIP-10) of these agencies, in the agencies' order.
 
@@ -221,11 +217,7 @@ def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> li
     wanted = list(dict.fromkeys(a for a in agency_ids if isinstance(a, str)))
     if not wanted:
         return []
-    branches = Branch.objects.filter(
-        agency__agency_id__in=wanted,
-        agency__status__in=_VISIBLE_STATUSES,
-        pickup_allowed=True,
-    )
+    branches = Branch.objects.filter(_PICKUP_BRANCHES, agency__agency_id__in=wanted)
     if open_only:
         branches = branches.filter(temporarily_closed=False)
     agency_order = Case(
@@ -236,6 +228,83 @@ def branches_for_pickup(*, agency_ids: list[str], open_only: bool = False) -> li
         branches.select_related("agency")
         .prefetch_related(_STOPS_IN_ORDER)
         .order_by(agency_order, "name", "branch_id")
+    )
+
+
+def pickup_branches_all() -> list[Branch]:
+    """Return every pickup branch (R-VIP-10) of the active and invisible agencies, by name.
+
+    The same rule as ``branches_for_pickup``, for the search among all of them; temporarily
+    closed ones included. With the agency and the stops in order, in three queries.
+    """
+    return list(
+        Branch.objects.filter(_PICKUP_BRANCHES)
+        .select_related("agency")
+        .prefetch_related(_STOPS_IN_ORDER)
+        .order_by("name", "branch_id")
+    )
+
+
+def pickup_branch_get(*, branch_id: str) -> Branch | None:
+    """Return the pickup branch (R-VIP-10) with exactly this ID, else None.
+
+    The rule of ``branches_for_pickup`` for one branch, closed or not (R-ORDER-1 then asks for
+    an open one). The ID is a form value sent back as chosen: it must be exactly six digits,
+    not trimmed. With the agency and the stops in order.
+    """
+    if not is_branch_id(branch_id):
+        return None
+    return (
+        Branch.objects.filter(_PICKUP_BRANCHES, branch_id=branch_id)
+        .select_related("agency")
+        .prefetch_related(_STOPS_IN_ORDER)
+        .first()
+    )
+
+
+def branch_names(*, branch_ids: Iterable[str]) -> dict[str, str]:
+    """Return the names of these branches by ID, whatever their agency's status.
+
+    For naming a branch in what already happened (a reservation's or an order's pickup place):
+    a library deleted since still has its name shown; unknown IDs are left out.
+    """
+    wanted = {b for b in branch_ids if isinstance(b, str) and b}
+    if not wanted:
+        return {}
+    return dict(Branch.objects.filter(branch_id__in=wanted).values_list("branch_id", "name"))
+
+
+def agencies_with_subscriptions(*, agency_ids: Iterable[str]) -> list[Agency]:
+    """Return the active or invisible agencies among these IDs, by name, with their licences.
+
+    What the user's rights are computed from (R-VIP-9, R-PORTAL-14): each agency's
+    ``infomedia`` and ``digital_article_service`` flags and ``licensed_resources`` (prefetched).
+    A deleted library grants nothing.
+    """
+    wanted = {a for a in agency_ids if isinstance(a, str)}
+    if not wanted:
+        return []
+    return list(
+        Agency.objects.filter(agency_id__in=wanted, status__in=_VISIBLE_STATUSES)
+        .prefetch_related("licensed_resources")
+        .order_by("name", "agency_id")
+    )
+
+
+def agencies_providing_user_status(*, agency_ids: Iterable[str]) -> list[Agency]:
+    """Return the agencies among these IDs that deliver loan status (R-VIP-8), by name.
+
+    Only active or invisible ones with ``provides_user_status``; only ID and name are read.
+    """
+    wanted = {a for a in agency_ids if isinstance(a, str)}
+    if not wanted:
+        return []
+    return list(
+        Agency.objects.filter(
+            agency_id__in=wanted, provides_user_status=True, status__in=_VISIBLE_STATUSES
+        )
+        .only("agency_id", "name")
+        .order_by("name", "agency_id")
     )
 
 

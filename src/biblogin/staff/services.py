@@ -16,12 +16,12 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.common.models import User
 from biblogin.registry.models import StaffAgency
+from biblogin.staff.models import StaffTOTPDevice
 
 TOTP_DEVICE_NAME = "Godkendelsesapp"
 
@@ -37,11 +37,14 @@ def staff_otp_required(*, user: User) -> bool:
     return totp_device_for(user=user) is not None
 
 
-def totp_device_for(*, user: User) -> TOTPDevice | None:
+def totp_device_for(*, user: User) -> StaffTOTPDevice | None:
     """Return the account's confirmed TOTP device (the admin asks for its code), if any."""
     if user.pk is None:
         return None
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    device: StaffTOTPDevice | None = (
+        StaffTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    )
+    return device
 
 
 @contextmanager
@@ -66,17 +69,19 @@ def staff_login_serialised(*, username: str) -> Iterator[None]:
 
 
 @transaction.atomic
-def totp_enrolment_start(*, user: User) -> TOTPDevice:
+def totp_enrolment_start(*, user: User) -> StaffTOTPDevice:
     """Return the account's pending (unconfirmed) TOTP device, creating one if needed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    device: StaffTOTPDevice | None = (
+        StaffTOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    )
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+        device = StaffTOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
     return device
 
 
 @transaction.atomic
 def totp_enrolment_confirm(
-    *, user: User, device: TOTPDevice, token: str, ip: str | None = None
+    *, user: User, device: StaffTOTPDevice, token: str, ip: str | None = None
 ) -> bool:
     """Confirm a pending device with a code from the app; False (no change) if it is wrong."""
     if device.user_id != user.pk or device.confirmed:
@@ -86,7 +91,7 @@ def totp_enrolment_confirm(
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     # One app per account: the new one replaces any earlier device.
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    StaffTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     audit_event_record(
         action=AuditAction.STAFF_TOTP_ENROLLED,
         outcome="ok",
@@ -109,12 +114,12 @@ def staff_agency_id_of(*, user: User) -> str:
     return bound or ""
 
 
-def totp_secret_base32(*, device: TOTPDevice) -> str:
+def totp_secret_base32(*, device: StaffTOTPDevice) -> str:
     """Return the device's key as apps show it for typing in by hand (RFC 4648 base32)."""
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
-def totp_qr_svg_data_uri(*, device: TOTPDevice) -> str:
+def totp_qr_svg_data_uri(*, device: StaffTOTPDevice) -> str:
     """Return the device's otpauth:// URL as a QR code (an SVG data URI: no JavaScript)."""
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
     out = io.BytesIO()

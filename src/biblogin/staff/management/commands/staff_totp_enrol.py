@@ -7,11 +7,11 @@ from typing import Any
 import qrcode
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
 from biblogin.staff import services
+from biblogin.staff.models import StaffTOTPDevice
 
 
 class Command(BaseCommand):
@@ -31,9 +31,9 @@ class Command(BaseCommand):
             raise CommandError(f"no staff account {options['username']!r}")
         if services.totp_device_for(user=user) is not None and not options["replace"]:
             raise CommandError("the account already has a TOTP device (use --replace)")
-        TOTPDevice.objects.filter(user=user).delete()
+        StaffTOTPDevice.objects.filter(user=user).delete()
         # Confirmed at once: whoever runs this has the server; the first login proves the scan.
-        device = TOTPDevice.objects.create(
+        device = StaffTOTPDevice.objects.create(
             user=user, name=services.TOTP_DEVICE_NAME, confirmed=True
         )
         audit_event_record(
