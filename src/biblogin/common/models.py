@@ -33,7 +33,9 @@ class EncryptedCpr:
         return mask_cpr(cpr) if cpr else ""
 
 
-class User(AbstractUser):
+# django-stubs cannot type the manager of staff's TOTP device, a subclass of django-otp's
+# untyped Device: staff.StaffTOTPDevice.user -> stafftotpdevice_set.
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """A Django login: library staff in the admin, or an identity logged in at the login platform.
 
     Identities of the login platform have no usable password; who they are lives in the
