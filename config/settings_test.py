@@ -10,11 +10,20 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from config.settings import *  # noqa: F403
-from config.settings import CACHES, PASSWORD_HASHERS, REDIS_URL
+from config.settings import CACHES, MIDDLEWARE, PASSWORD_HASHERS, REDIS_URL
 
 # Django users (staff): MD5 first, so making and checking test passwords costs microseconds;
 # the production hashers stay listed, so hashes made with them still verify.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+
+# The test client loads the middleware for every client: WhiteNoise's scan of the static files
+# (24 ms) once per process instead (tests/static_files.py).
+MIDDLEWARE = [
+    "tests.static_files.WhiteNoiseScannedOnce"
+    if m == "whitenoise.middleware.WhiteNoiseMiddleware"
+    else m
+    for m in MIDDLEWARE
+]
 
 # Simulated borrowers' PINs: still Argon2id and a real verification, at the smallest cost
 # argon2 allows (8 KiB, one pass) instead of OWASP's 19 MiB x 2 (R-BC-5 in production).
