@@ -26,8 +26,10 @@ estimated one (and the catalogue's ID range).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from django.db import connection
@@ -43,7 +45,8 @@ MAX_FILTER_VALUES = 20
 FACET_KEYS = ("material_type", "language", "year")
 # Above this many matching manifestations the result is ranked among the first this many (by
 # ID) and its counts are estimated. Far above the demo catalogue's largest result.
-CANDIDATES = 1000
+CANDIDATES = 200
+STRATA = 4  # the candidates are taken from this many equal parts of the ID range
 
 
 @dataclass(frozen=True)
@@ -124,37 +127,25 @@ def _rows(conn: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[tuple[
         return list(cursor.fetchall())
 
 
-# The candidates' columns, in this order (see _Candidate).
+# The candidates' columns, in this order.
 _COLUMNS = (
     "m.id, m.work_id, m.pid, m.material_type, m.language, m.year, m.search_title, "
     "m.search_creators, m.sort_title"
 )
+_FIELDS = _COLUMNS.split(", ")
 _Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
-
-
-def _tier(terms: Sequence[str], search_title: str, search_creators: str) -> int:
-    """The relevance tier of one manifestation (every term a whole token of the column)."""
-    title = set(search_title.split(" "))
-    creators = set(search_creators.split(" "))
-    in_title = all(t in title for t in terms)
-    in_creators = all(t in creators for t in terms)
-    either = all(t in title or t in creators for t in terms)
-    exact = search_title == " ".join(terms)
-    return 4 * in_title + 4 * in_creators + either + 2 * exact
-
-
-@dataclass
-class _Work:
-    best: int = -1
-    title_length: int = 1 << 30
-    first_pid: str = ""
-    newest: int | None = None
-    first_title: str | None = None
-    # The manifestation the hit shows: its key (smaller is better), PID and year.
-    shown: tuple[tuple[int, int, int, str], str, int | None] | None = None
+# Per work: [best tier, shortest title, first PID, newest year, first sort title, and the
+# manifestation the hit shows: its key (smaller is better), PID, year].
+_Work = list[Any]
 
 
 def _works(candidates: list[_Candidate], terms: Sequence[str], sort: str) -> dict[int, _Work]:
+    """The candidates' works with what they rank by. The tier of a manifestation: 4 if every
+    term is a token of the title, +4 if of the creators, +1 if each of one or the other, +2 if
+    the title is just the query (the columns are space-separated tokens)."""
+    padded = [f" {t} " for t in terms]
+    query_title = " ".join(terms)
+    newest_sort = sort == "newest"
     works: dict[int, _Work] = {}
     for (
         _id,
@@ -167,55 +158,56 @@ def _works(candidates: list[_Candidate], terms: Sequence[str], sort: str) -> dic
         search_creators,
         sort_title,
     ) in candidates:
-        rank = _tier(terms, search_title, search_creators)
+        title = f" {search_title} "
+        creators = f" {search_creators} "
+        in_title = in_creators = either = True
+        for p in padded:
+            a = p in title
+            b = p in creators
+            in_title = in_title and a
+            in_creators = in_creators and b
+            either = either and (a or b)
+        rank = 4 * in_title + 4 * in_creators + either + 2 * (search_title == query_title)
+        length = len(search_title)
+        # The hit shows the best manifestation, or for "newest" the newest (its year is sorted).
+        key = (-(year or 0) if newest_sort else 0, -rank, length, pid)
         w = works.get(work_pk)
         if w is None:
-            w = works[work_pk] = _Work(first_pid=pid)
-        w.best = max(w.best, rank)
-        w.title_length = min(w.title_length, len(search_title))
-        w.first_pid = min(w.first_pid, pid)
-        if year is not None and (w.newest is None or year > w.newest):
-            w.newest = year
-        if w.first_title is None or sort_title < w.first_title:
-            w.first_title = sort_title
-        # The hit shows the best manifestation, or for "newest" the newest (its year is sorted).
-        key = (-(year or 0) if sort == "newest" else 0, -rank, len(search_title), pid)
-        if w.shown is None or key < w.shown[0]:
-            w.shown = (key, pid, year)
+            works[work_pk] = [rank, length, pid, year, sort_title, key, pid, year]
+            continue
+        if rank > w[0]:
+            w[0] = rank
+        if length < w[1]:
+            w[1] = length
+        if pid < w[2]:
+            w[2] = pid
+        if year is not None and (w[3] is None or year > w[3]):
+            w[3] = year
+        if sort_title < w[4]:
+            w[4] = sort_title
+        if key < w[5]:
+            w[5], w[6], w[7] = key, pid, year
     return works
 
 
 def _order(works: dict[int, _Work], sort: str) -> list[int]:
     if sort == "newest":
         return sorted(
-            works,
-            key=lambda pk: (
-                works[pk].newest is None,
-                -(works[pk].newest or 0),
-                works[pk].first_pid,
-            ),
+            works, key=lambda pk: (works[pk][3] is None, -(works[pk][3] or 0), works[pk][2])
         )
     if sort == "title":
-        return sorted(works, key=lambda pk: (works[pk].first_title or "", works[pk].first_pid))
-    return sorted(
-        works, key=lambda pk: (-works[pk].best, works[pk].title_length, works[pk].first_pid)
-    )
+        return sorted(works, key=lambda pk: (works[pk][4], works[pk][2]))
+    return sorted(works, key=lambda pk: (-works[pk][0], works[pk][1], works[pk][2]))
 
 
 def _facets(candidates: list[_Candidate], scale: float) -> dict[str, list[tuple[str, int]]]:
     """Works per material type, language and year among the candidates, times ``scale``."""
-    seen: dict[str, dict[str, set[int]]] = {k: {} for k in FACET_KEYS}
-    for _id, work_pk, _pid, material_type, language, year, *_ in candidates:
-        for key, value in (
-            ("material_type", material_type),
-            ("language", language),
-            ("year", None if year is None else str(year)),
-        ):
-            if value is not None:
-                seen[key].setdefault(value, set()).add(work_pk)
+    types = Counter(v for _, v in {(c[1], c[3]) for c in candidates} if v is not None)
+    languages = Counter(v for _, v in {(c[1], c[4]) for c in candidates} if v is not None)
+    years = Counter(str(v) for _, v in {(c[1], c[5]) for c in candidates} if v is not None)
     facets = {
-        key: [(value, _estimate(len(pks), scale)) for value, pks in values.items()]
-        for key, values in seen.items()
+        key: [(str(value), _estimate(n, scale)) for value, n in counted.items()]
+        for key, counted in (("material_type", types), ("language", languages), ("year", years))
     }
     facets["year"].sort(key=lambda vn: vn[0], reverse=True)
     for key in ("material_type", "language"):
@@ -234,12 +226,60 @@ def _estimate(counted: int, scale: float) -> int:
     return max(counted, int(round(value, -digits)))
 
 
-def _scale(conn: BaseDatabaseWrapper, candidates: list[_Candidate]) -> float:
-    """How many matches there are per candidate: the candidates are the matches among the
-    IDs up to the last one; the catalogue's IDs run from its lowest to its highest."""
-    low, high = _rows(conn, "SELECT MIN(id), MAX(id) FROM catalogue_manifestation", [])[0]
-    covered = int(candidates[-1][0]) - int(low) + 1
-    return max(1.0, (int(high) - int(low) + 1) / max(1, covered))
+def _id_range(conn: BaseDatabaseWrapper) -> tuple[int, int] | None:
+    # Two subqueries: SQLite reads MIN or MAX alone from the key, both together by a scan.
+    low, high = _rows(
+        conn,
+        "SELECT (SELECT MIN(id) FROM catalogue_manifestation), "
+        "(SELECT MAX(id) FROM catalogue_manifestation)",
+        [],
+    )[0]
+    return None if low is None else (int(low), int(high))
+
+
+def _strata(low: int, high: int) -> list[tuple[int, int]]:
+    """The catalogue's ID range in STRATA equal parts (empty ones left out)."""
+    bounds = [low + (high - low + 1) * j // STRATA for j in range(STRATA + 1)]
+    return [(a, b - 1) for a, b in pairwise(bounds) if b > a]
+
+
+def _fetch(
+    conn: BaseDatabaseWrapper,
+    terms: Sequence[str],
+    filters: SearchFilters,
+    strata: list[tuple[int, int]],
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum.
+
+    Two SQL shapes for the same rows: one LIMITed query per stratum, which reads the matches
+    in ID order and stops (FTS5 always; PostgreSQL for a frequent term, along the primary
+    key); or one pass over all the matches numbered per stratum, for a term the back-end
+    expects in few rows (PostgreSQL: the GIN index, then the rows it points to)."""
+    backend = backend_for(conn)
+    source, match, order, match_params = backend.matches_sql(terms)
+    where, where_params = _filters_sql(filters)
+    if backend.few_matches(conn, source, match, match_params, strata[-1][1] - strata[0][0] + 1):
+        condition = " AND ".join([match, *where])
+        stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
+        stratum += f" ELSE {len(strata) - 1} END"
+        bounds = [last for _, last in strata]
+        sql = (
+            f"SELECT * FROM (SELECT {stratum} AS stratum, {_COLUMNS}, ROW_NUMBER() OVER "
+            f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
+            "WHERE n <= %s"
+        )
+        return _rows(conn, sql, [*bounds, *bounds, *match_params, *where_params, limit])
+    condition = " AND ".join([match, *where, f"{order} BETWEEN %s AND %s"])
+    parts = [
+        f"SELECT * FROM (SELECT {j} AS stratum, {_COLUMNS} FROM {source} WHERE {condition} "
+        f"ORDER BY {order} LIMIT %s) s{j}"
+        for j in range(len(strata))
+    ]
+    params = [
+        p for first, last in strata for p in (*match_params, *where_params, first, last, limit)
+    ]
+    return _rows(conn, " UNION ALL ".join(parts), params)
 
 
 def search(
@@ -261,18 +301,29 @@ def search(
     if not terms:
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
     conn = conn or connection
-    source, match, order, match_params = backend_for(conn).matches_sql(terms)
-    where, where_params = _filters_sql(filters)
-    condition = " AND ".join([match, *where])
-    candidates_sql = f"SELECT {_COLUMNS} FROM {source} WHERE {condition} ORDER BY {order} LIMIT %s"
-    candidates: list[_Candidate] = [
-        (int(r[0]), int(r[1]), *r[2:])
-        for r in _rows(conn, candidates_sql, [*match_params, *where_params, CANDIDATES + 1])
-    ]
-    estimated = len(candidates) > CANDIDATES
-    if estimated:
-        del candidates[CANDIDATES:]
-    scale = _scale(conn, candidates) if estimated else 1.0
+    id_range = _id_range(conn)
+    if id_range is None:
+        return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
+    strata = _strata(*id_range)
+    per_stratum = CANDIDATES // STRATA
+    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1)
+    # Per stratum: all its matches (exact), or its first per_stratum and how far they reach.
+    by_stratum: dict[int, list[_Candidate]] = {}
+    for stratum, *row in fetched:
+        by_stratum.setdefault(int(stratum), []).append(tuple(row[: len(_FIELDS)]))
+    candidates: list[_Candidate] = []
+    matches = 0.0
+    estimated = False
+    for j, rows in sorted(by_stratum.items()):
+        first, last = strata[j]
+        if len(rows) > per_stratum:
+            estimated = True
+            del rows[per_stratum:]
+            matches += per_stratum * (last - first + 1) / (int(rows[-1][0]) - first + 1)
+        else:
+            matches += len(rows)
+        candidates.extend(rows)
+    scale = matches / len(candidates) if estimated else 1.0
     works = _works(candidates, terms, sort)
     ordered = _order(works, sort)
     offset = (page - 1) * page_size
@@ -318,9 +369,7 @@ def _hits(
     for pk in work_pks:
         w = found[pk]
         creators = json.loads(w["creators"]) if isinstance(w["creators"], str) else w["creators"]
-        shown = works[pk].shown
-        assert shown is not None  # every work has a candidate
-        _, pid, year = shown
+        pid, year = works[pk][6], works[pk][7]
         hits.append(
             SearchHit(
                 work_id=w["work_id"],
