@@ -3,24 +3,27 @@
 """The search itself: match (back-end), filter, take the candidates, rank, group by work,
 facets, page.
 
-**Candidates.** One query fetches the first ``CANDIDATES`` + 1 matching manifestations in ID
-order (filters applied), the same rule on both back-ends: FTS5 reads its matches in rowid order
-and stops; PostgreSQL reads the primary key in order or sorts the GIN index's matches, whichever
-its planner finds cheaper. If no more than ``CANDIDATES`` match, they are all the matches and
-everything below is exact (the demo catalogue is always in this case). If more match, the page
-is ranked among those first ``CANDIDATES`` (paging reaches their works only), and the total and
-the facet counts are *estimated* from them as a sample: the candidates cover the IDs up to the
-last one, so the matches are estimated as ``CANDIDATES`` x (ID range of the catalogue) / (ID
-range covered), and works and facet values in proportion; the page says "ca.". The cost of a
-search is so bounded by ``CANDIDATES``, not by how many manifestations match.
+**Candidates.** The catalogue's ID range is cut into ``STRATA`` equal parts, and one query
+fetches, in each part, the first ``CANDIDATES // STRATA`` + 1 matching manifestations by ID
+(filters applied): the same rule on both back-ends (search.backends says how each reads them).
+If no part has more, the candidates are all the matches and everything below is exact (the demo
+catalogue is always in this case). Otherwise the page is ranked among the candidates (paging
+reaches their works only), and the total and the facet counts are *estimated* with them as a
+stratified sample: a full part's candidates cover its IDs up to the last one, so its matches
+are estimated as candidates x (IDs in the part) / (IDs covered); works and facet values are
+counted among the candidates and scaled by (estimated matches) / (candidates); the page says
+"ca.". Taking the sample from every part of the ID range matters: a catalogue is loaded in
+batches, and the first IDs alone misjudged a common term by half. The cost of a search is so
+bounded by ``CANDIDATES``, not by how many manifestations match; 200 keeps its CPU at 1M within
+about 2-3x of a search in a 10,000-manifestation catalogue (bench/RESULTS.md).
 
 **Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
 rank with the same code: 4 if every term is in the title, +4 if every term is among the
 creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
 then the shorter title, then the PID (code-point order, which is UTF-8 byte order) as the
 tie-break. A work ranks by its best candidate manifestation, which the hit shows (for "newest":
-its newest). Two queries for an exact result (candidates, the page's works), three for an
-estimated one (and the catalogue's ID range).
+its newest). Three queries: the catalogue's ID range, the candidates, the page's works
+(PostgreSQL: and the planner's estimate of the match).
 """
 
 from __future__ import annotations
