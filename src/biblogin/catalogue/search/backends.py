@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 FTS_TABLE = "catalogue_manifestation_fts"
+VOCAB_TABLE = "catalogue_manifestation_fts_vocab"  # per connection, in the temp schema
 
 
 class SearchBackend(Protocol):
@@ -37,6 +38,10 @@ class SearchBackend(Protocol):
     ) -> bool:
         """Whether the match is expected in so few of ``rows`` manifestations that reading all
         of them beats reading the manifestations in ID order until enough have matched."""
+        ...
+
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        """How many manifestations contain each term, by the index's statistics."""
         ...
 
 
@@ -60,6 +65,21 @@ class SqliteFts5Backend:
     ) -> bool:
         return False  # FTS5 reads its matches in ID order: stopping early is always cheapest
 
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        # FTS5 keeps each term's number of rows; fts5vocab reads it (a look-up per term).
+        counts = []
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB_TABLE} "
+                f"USING fts5vocab(main, {FTS_TABLE}, row)"
+            )
+            for term in terms:
+                sql = f"SELECT doc FROM temp.{VOCAB_TABLE} WHERE term = %s"  # noqa: S608
+                cursor.execute(sql, [term])
+                row = cursor.fetchone()
+                counts.append(float(row[0]) if row else 0.0)
+        return counts
+
 
 # Below this share of the catalogue, reading every match through the GIN index is cheaper
 # than reading the primary key in order with the match as a filter (the planner prices the
@@ -82,6 +102,23 @@ class PostgresFtsBackend:
         if isinstance(plan, str):
             plan = json.loads(plan)
         return float(plan[0]["Plan"]["Plan Rows"]) < FEW_MATCHES * rows
+
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        # The planner's estimate per term: ANALYZE keeps the frequent lexemes' frequencies.
+        one = (
+            "SELECT 1 FROM catalogue_manifestation m "
+            "WHERE m.search_vector @@ plainto_tsquery('simple', %s)"
+        )
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (FORMAT JSON) " + " UNION ALL ".join([one] * len(terms)), list(terms)
+            )
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        top = plan[0]["Plan"]
+        scans = top["Plans"] if len(terms) > 1 else [top]
+        return [float(scan["Plan Rows"]) for scan in scans]
 
     def matches_sql(self, terms: Sequence[str]) -> tuple[str, str, str, list[Any]]:
         return (

@@ -285,6 +285,23 @@ def _fetch(
     return _rows(conn, " UNION ALL ".join(parts), params)
 
 
+def _bounded(
+    conn: BaseDatabaseWrapper,
+    terms: Sequence[str],
+    filters: SearchFilters,
+    sampled: float,
+    candidates: int,
+) -> float:
+    """The estimated number of matching manifestations, with the index's own count of each
+    term: no more match than the rarest term's count, and for one term and no filter that
+    count is the answer. (The sample alone misjudges a term crowded into one batch of IDs.)"""
+    counts = backend_for(conn).term_counts(conn, terms)
+    bound = float(min(counts)) if counts else sampled
+    unfiltered = not _filters_sql(filters)[0]
+    estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
+    return max(estimate, float(candidates))
+
+
 def search(
     *,
     query: str,
@@ -326,6 +343,8 @@ def search(
         else:
             matches += len(rows)
         candidates.extend(rows)
+    if estimated:
+        matches = _bounded(conn, terms, filters, matches, len(candidates))
     scale = matches / len(candidates) if estimated else 1.0
     works = _works(candidates, terms, sort)
     ordered = _order(works, sort)
