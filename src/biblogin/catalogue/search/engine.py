@@ -336,6 +336,7 @@ def search(
     estimated = False
     for j, rows in sorted(by_stratum.items()):
         first, last = strata[j]
+        rows.sort(key=lambda row: row[0])  # the one-pass shape numbers them, not orders them
         if len(rows) > per_stratum:
             estimated = True
             del rows[per_stratum:]
