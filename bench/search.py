@@ -76,6 +76,7 @@ def _measure(cases: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
     times: list[float] = []
     per_query: dict[str, list[float]] = {}
     totals: dict[str, int] = {}
+    estimated: set[str] = set()
     for _ in range(rounds):
         for case in cases:
             started = time.perf_counter()
@@ -85,6 +86,8 @@ def _measure(cases: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
             key = json.dumps(case, ensure_ascii=False, sort_keys=True)
             per_query.setdefault(key, []).append(elapsed)
             totals[key] = page.total
+            if page.estimated:
+                estimated.add(key)
     times.sort()
     slowest = sorted(per_query, key=lambda k: -statistics.median(per_query[k]))[:5]
     return {
@@ -92,8 +95,14 @@ def _measure(cases: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
         "runs": len(times),
         "median_ms": round(statistics.median(times), 2),
         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+        "estimated": len(estimated),
         "slowest": [
-            {"case": k, "median_ms": round(statistics.median(per_query[k]), 1), "total": totals[k]}
+            {
+                "case": k,
+                "median_ms": round(statistics.median(per_query[k]), 1),
+                "total": totals[k],
+                "estimated": k in estimated,
+            }
             for k in slowest
         ],
     }
@@ -175,9 +184,19 @@ def _table(r: dict[str, Any]) -> str:
         f"{s['runs'] // s['queries']} rounds); goal (within 2x and under 100 ms): "
         f"{'met' if ok else 'NOT met'}.",
         "",
+        f"Load average (1, 5, 15 min; {os.cpu_count()} cores) at the start "
+        f"{' / '.join(map(str, r.get('load', [])[:3]))}, at the end "
+        f"{' / '.join(map(str, r.get('load', [])[3:]))}; "
+        f"estimated results at the large size: {g.get('estimated', '?')} of "
+        f"{g['queries']} queries.",
+        "",
         "Slowest queries at the large size (median ms, total works found):",
         "",
-        *[f"- `{q['case']}`: {q['median_ms']} ms, {q['total']:,} works" for q in g["slowest"]],
+        *[
+            f"- `{q['case']}`: {q['median_ms']} ms, {'ca. ' if q.get('estimated') else ''}"
+            f"{q['total']:,} works"
+            for q in g["slowest"]
+        ],
     ]
     return "\n".join(lines)
 
@@ -194,7 +213,9 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     started = time.monotonic()
+    load_before = os.getloadavg()
     result = _run(args.backend, args.small, args.large, args.rounds)
+    result["load"] = [round(x, 1) for x in (*load_before, *os.getloadavg())]
     text = _table(result)
     print(text)
     print(json.dumps(result, ensure_ascii=False, indent=1))

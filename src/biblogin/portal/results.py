@@ -7,6 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.formats import number_format
+
 from biblogin.portal.search import (
     SORTS,
     SearchRequest,
@@ -62,6 +64,11 @@ class Results:
     previous_url: str
     next_url: str
     sorts: list[tuple[str, str, bool]]
+    # A large result: the total and the facet counts are the catalogue's estimates ("ca."),
+    # and paging reaches the ``reachable`` works ranked first.
+    estimated: bool = False
+    total_label: str = ""  # the total with the language's thousands separator
+    reachable: int = 0
 
 
 def _facet(pairs: list[tuple[str, int]], chosen: Collection[str], label: Any) -> list[FacetValue]:
@@ -82,7 +89,9 @@ def results_view(*, found: Any, wanted: SearchRequest, on_list: Collection[str])
     """Return the result page's content for a catalogue ``SearchPage``."""
     total = int(found.total)
     size = max(1, int(found.page_size))
-    pages = max(1, math.ceil(total / size))
+    reachable = getattr(found, "reachable", None)
+    reachable = total if reachable is None else int(reachable)
+    pages = max(1, math.ceil(reachable / size))
     current = min(int(found.page), pages)
     window = range(max(1, current - 2), min(pages, current + 2) + 1)
     hits = [
@@ -118,4 +127,7 @@ def results_view(*, found: Any, wanted: SearchRequest, on_list: Collection[str])
             (str(label), wanted.url(sort=key, page=1), key == wanted.sort)
             for key, label in SORTS.items()
         ],
+        estimated=bool(getattr(found, "estimated", False)),
+        total_label=number_format(total, force_grouping=True),
+        reachable=reachable,
     )

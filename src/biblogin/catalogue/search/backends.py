@@ -1,17 +1,20 @@
 """The two full-text back-ends, chosen by the database vendor: SQLite FTS5 and PostgreSQL.
 
 Both see the same pre-analysed tokens (search.text) and only answer "which manifestations
-contain every term"; ranking, filters, facets and paging are the same SQL on both (search.engine),
-so a query gives the same page on either.
+contain every term, in ID order"; the candidate rule, ranking, grouping, facets and paging are
+the same code on both (search.engine), so a query gives the same page on either.
 
 - SQLite: an FTS5 table over the manifestation table's search columns (external content), kept
   in sync by triggers in the database, so bulk inserts and the test snapshot cannot miss a row.
+  FTS5 yields its matches in rowid order, so "the first K by ID" stops after K rows.
 - PostgreSQL: a generated ``tsvector`` column (``simple`` configuration: the text is stemmed
-  already) with a GIN index.
+  already) with a GIN index; "the first K by ID" is the planner's choice between the GIN index
+  (then a top-K sort) and the primary key read in order with the match as a filter.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -19,37 +22,111 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 FTS_TABLE = "catalogue_manifestation_fts"
+VOCAB_TABLE = "catalogue_manifestation_fts_vocab"  # per connection, in the temp schema
 
 
 class SearchBackend(Protocol):
     vendor: str
-    collation: str  # byte order, the same on both: the tie-breaks compare PIDs and titles
 
-    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
-        """A condition on the manifestation ``m``: it contains every term."""
+    def matches_sql(self, terms: Sequence[str]) -> tuple[str, str, str, list[Any]]:
+        """(FROM clause, WHERE condition, ORDER BY expression, parameters): the manifestations
+        ``m`` that contain every term, ordered by ``m.id`` in the way the index reads it."""
+        ...
+
+    def few_matches(
+        self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
+    ) -> bool:
+        """Whether the match is expected in so few of ``rows`` manifestations that reading all
+        of them beats reading the manifestations in ID order until enough have matched."""
+        ...
+
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        """How many manifestations contain each term, by the index's statistics."""
         ...
 
 
 class SqliteFts5Backend:
     vendor = "sqlite"
-    collation = "BINARY"
 
-    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
-        # Each term a quoted FTS5 string (the tokens are letters and digits only).
+    def matches_sql(self, terms: Sequence[str]) -> tuple[str, str, str, list[Any]]:
+        # Each term a quoted FTS5 string (the tokens are letters and digits only). CROSS JOIN
+        # keeps the FTS5 table outermost: its rowid order is the manifestations' ID order, and
+        # FTS5 consumes "ORDER BY fts.rowid" (ORDER BY m.id would sort all matches first).
         expression = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        sql = (
-            "m.id IN (SELECT rowid FROM catalogue_manifestation_fts "
-            "WHERE catalogue_manifestation_fts MATCH %s)"
+        return (
+            f"{FTS_TABLE} fts CROSS JOIN catalogue_manifestation m",
+            f"fts.{FTS_TABLE} MATCH %s AND m.id = fts.rowid",
+            "fts.rowid",
+            [expression],
         )
-        return sql, [expression]
+
+    def few_matches(
+        self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
+    ) -> bool:
+        return False  # FTS5 reads its matches in ID order: stopping early is always cheapest
+
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        # FTS5 keeps each term's number of rows; fts5vocab reads it (a look-up per term).
+        counts = []
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB_TABLE} "
+                f"USING fts5vocab(main, {FTS_TABLE}, row)"
+            )
+            for term in terms:
+                sql = f"SELECT doc FROM temp.{VOCAB_TABLE} WHERE term = %s"  # noqa: S608
+                cursor.execute(sql, [term])
+                row = cursor.fetchone()
+                counts.append(float(row[0]) if row else 0.0)
+        return counts
+
+
+# Below this share of the catalogue, reading every match through the GIN index is cheaper
+# than reading the primary key in order with the match as a filter (the planner prices the
+# filter too low and picks the key where the index would be 3-10x faster).
+FEW_MATCHES = 0.01
 
 
 class PostgresFtsBackend:
     vendor = "postgresql"
-    collation = "C"
 
-    def match_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]]:
-        return "m.search_vector @@ plainto_tsquery('simple', %s)", [" ".join(terms)]
+    def few_matches(
+        self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
+    ) -> bool:
+        # The planner's estimate (its statistics of the tsvector's lexemes), not a count.
+        with conn.cursor() as cursor:
+            # This module's SQL fragments; the terms are parameters.
+            sql = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {match}"  # noqa: S608
+            cursor.execute(sql, params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return float(plan[0]["Plan"]["Plan Rows"]) < FEW_MATCHES * rows
+
+    def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
+        # The planner's estimate per term: ANALYZE keeps the frequent lexemes' frequencies.
+        one = (
+            "SELECT 1 FROM catalogue_manifestation m "
+            "WHERE m.search_vector @@ plainto_tsquery('simple', %s)"
+        )
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "EXPLAIN (FORMAT JSON) " + " UNION ALL ".join([one] * len(terms)), list(terms)
+            )
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        top = plan[0]["Plan"]
+        scans = top["Plans"] if len(terms) > 1 else [top]
+        return [float(scan["Plan Rows"]) for scan in scans]
+
+    def matches_sql(self, terms: Sequence[str]) -> tuple[str, str, str, list[Any]]:
+        return (
+            "catalogue_manifestation m",
+            "m.search_vector @@ plainto_tsquery('simple', %s)",
+            "m.id",
+            [" ".join(terms)],
+        )
 
 
 def backend_for(conn: BaseDatabaseWrapper | None = None) -> SearchBackend:

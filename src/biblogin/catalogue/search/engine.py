@@ -1,21 +1,38 @@
 # ruff: noqa: S608 -- the SQL text is built from this module's constants and placeholder
 # counts only; every value (terms, filters, IDs) is passed as a parameter.
-"""The search itself: match (back-end), filter, rank, group by work, facets, page.
+"""The search itself: match (back-end), filter, take the candidates, rank, group by work,
+facets, page.
 
-Hand-written SQL that reads the same on SQLite and PostgreSQL apart from the back-end's match
-condition and the collation name, so a query gives the same page on either. Ranking is portable
-over the stored token columns: 4 if every term is in the title, +4 if every term is among the
+**Candidates.** The catalogue's ID range is cut into ``STRATA`` equal parts, and one query
+fetches, in each part, the first ``CANDIDATES // STRATA`` + 1 matching manifestations by ID
+(filters applied): the same rule on both back-ends (search.backends says how each reads them).
+If no part has more, the candidates are all the matches and everything below is exact (the demo
+catalogue is always in this case). Otherwise the page is ranked among the candidates (paging
+reaches their works only), and the total and the facet counts are *estimated* with them as a
+stratified sample: a full part's candidates cover its IDs up to the last one, so its matches
+are estimated as candidates x (IDs in the part) / (IDs covered); works and facet values are
+counted among the candidates and scaled by (estimated matches) / (candidates); the page says
+"ca.". Taking the sample from every part of the ID range matters: a catalogue is loaded in
+batches, and the first IDs alone misjudged a common term by half. The cost of a search is so
+bounded by ``CANDIDATES``, not by how many manifestations match; 200 keeps its CPU at 1M within
+about 2-3x of a search in a 10,000-manifestation catalogue (bench/RESULTS.md).
+
+**Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
+rank with the same code: 4 if every term is in the title, +4 if every term is among the
 creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
-then the shorter title, then the PID (byte order) as the tie-break. A work ranks by its best
-manifestation, which the hit shows (for "newest": its newest). Four queries: the page (with the
-total), the facets, the page's best manifestations, the page's works.
+then the shorter title, then the PID (code-point order, which is UTF-8 byte order) as the
+tie-break. A work ranks by its best candidate manifestation, which the hit shows (for "newest":
+its newest). Three queries: the catalogue's ID range, the candidates, the page's works
+(PostgreSQL: and the planner's estimate of the match).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from django.db import connection
@@ -29,6 +46,10 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 500
 MAX_FILTER_VALUES = 20
 FACET_KEYS = ("material_type", "language", "year")
+# Above this many matching manifestations the result is ranked among the first this many (by
+# ID) and its counts are estimated. Far above the demo catalogue's largest result.
+CANDIDATES = 200
+STRATA = 4  # the candidates are taken from this many equal parts of the ID range
 
 
 @dataclass(frozen=True)
@@ -45,14 +66,19 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit]
-    total: int
+    total: int  # works found; an estimate (rounded) when ``estimated``
     page: int
     page_size: int
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # True: more manifestations matched than CANDIDATES, so ``total`` and the facet counts are
+    # estimates and paging reaches only the ``reachable`` works ranked among the candidates.
+    estimated: bool = False
+    reachable: int | None = None  # works one can page through; None: all of ``total``
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        reachable = self.total if self.reachable is None else self.reachable
+        return max(1, -(-reachable // self.page_size))
 
 
 @dataclass(frozen=True)
@@ -98,39 +124,182 @@ def _filters_sql(f: SearchFilters) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def _all_like(column: str, terms: Sequence[str]) -> tuple[str, list[Any]]:
-    """Every term is a whole token of the (space-separated) column."""
-    sql = " AND ".join(f"(' ' || {column} || ' ') LIKE %s" for _ in terms)
-    return f"({sql})", [f"% {t} %" for t in terms]
-
-
-def _tier_sql(terms: Sequence[str]) -> tuple[str, list[Any]]:
-    title, tp = _all_like("m.search_title", terms)
-    creators, cp = _all_like("m.search_creators", terms)
-    either = " AND ".join(
-        "((' ' || m.search_title || ' ') LIKE %s OR (' ' || m.search_creators || ' ') LIKE %s)"
-        for _ in terms
-    )
-    ep = [p for t in terms for p in (f"% {t} %", f"% {t} %")]
-    sql = (
-        f"(CASE WHEN {title} THEN 4 ELSE 0 END + CASE WHEN {creators} THEN 4 ELSE 0 END"
-        f" + CASE WHEN ({either}) THEN 1 ELSE 0 END"
-        " + CASE WHEN m.search_title = %s THEN 2 ELSE 0 END)"
-    )
-    return sql, [*tp, *cp, *ep, " ".join(terms)]
-
-
 def _rows(conn: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 
 
-_ORDER = {
-    "relevance": "best DESC, title_length, first_pid",
-    "newest": "newest DESC NULLS LAST, first_pid",
-    "title": "first_title, first_pid",
-}
+# The candidates' columns, in this order.
+_COLUMNS = (
+    "m.id, m.work_id, m.pid, m.material_type, m.language, m.year, m.search_title, "
+    "m.search_creators, m.sort_title"
+)
+_FIELDS = _COLUMNS.split(", ")
+_Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
+# Per work: [best tier, shortest title, first PID, newest year, first sort title, and the
+# manifestation the hit shows: its key (smaller is better), PID, year].
+_Work = list[Any]
+
+
+def _works(candidates: list[_Candidate], terms: Sequence[str], sort: str) -> dict[int, _Work]:
+    """The candidates' works with what they rank by. The tier of a manifestation: 4 if every
+    term is a token of the title, +4 if of the creators, +1 if each of one or the other, +2 if
+    the title is just the query (the columns are space-separated tokens)."""
+    padded = [f" {t} " for t in terms]
+    query_title = " ".join(terms)
+    newest_sort = sort == "newest"
+    works: dict[int, _Work] = {}
+    for (
+        _id,
+        work_pk,
+        pid,
+        _type,
+        _lang,
+        year,
+        search_title,
+        search_creators,
+        sort_title,
+    ) in candidates:
+        title = f" {search_title} "
+        creators = f" {search_creators} "
+        in_title = in_creators = either = True
+        for p in padded:
+            a = p in title
+            b = p in creators
+            in_title = in_title and a
+            in_creators = in_creators and b
+            either = either and (a or b)
+        rank = 4 * in_title + 4 * in_creators + either + 2 * (search_title == query_title)
+        length = len(search_title)
+        # The hit shows the best manifestation, or for "newest" the newest (its year is sorted).
+        key = (-(year or 0) if newest_sort else 0, -rank, length, pid)
+        w = works.get(work_pk)
+        if w is None:
+            works[work_pk] = [rank, length, pid, year, sort_title, key, pid, year]
+            continue
+        if rank > w[0]:
+            w[0] = rank
+        if length < w[1]:
+            w[1] = length
+        if pid < w[2]:
+            w[2] = pid
+        if year is not None and (w[3] is None or year > w[3]):
+            w[3] = year
+        if sort_title < w[4]:
+            w[4] = sort_title
+        if key < w[5]:
+            w[5], w[6], w[7] = key, pid, year
+    return works
+
+
+def _order(works: dict[int, _Work], sort: str) -> list[int]:
+    if sort == "newest":
+        return sorted(
+            works, key=lambda pk: (works[pk][3] is None, -(works[pk][3] or 0), works[pk][2])
+        )
+    if sort == "title":
+        return sorted(works, key=lambda pk: (works[pk][4], works[pk][2]))
+    return sorted(works, key=lambda pk: (-works[pk][0], works[pk][1], works[pk][2]))
+
+
+def _facets(candidates: list[_Candidate], scale: float) -> dict[str, list[tuple[str, int]]]:
+    """Works per material type, language and year among the candidates, times ``scale``."""
+    types = Counter(v for _, v in {(c[1], c[3]) for c in candidates} if v is not None)
+    languages = Counter(v for _, v in {(c[1], c[4]) for c in candidates} if v is not None)
+    years = Counter(str(v) for _, v in {(c[1], c[5]) for c in candidates} if v is not None)
+    facets = {
+        key: [(str(value), _estimate(n, scale)) for value, n in counted.items()]
+        for key, counted in (("material_type", types), ("language", languages), ("year", years))
+    }
+    facets["year"].sort(key=lambda vn: vn[0], reverse=True)
+    for key in ("material_type", "language"):
+        facets[key].sort(key=lambda vn: (-vn[1], vn[0]))
+    return facets
+
+
+def _estimate(counted: int, scale: float) -> int:
+    """``counted`` x ``scale``, to two significant digits (an exact count when scale is 1)."""
+    if scale == 1:
+        return counted
+    value = counted * scale
+    if value < 100:
+        return max(counted, round(value))
+    digits = len(str(int(value))) - 2
+    return max(counted, int(round(value, -digits)))
+
+
+def _id_range(conn: BaseDatabaseWrapper) -> tuple[int, int] | None:
+    # Two subqueries: SQLite reads MIN or MAX alone from the key, both together by a scan.
+    low, high = _rows(
+        conn,
+        "SELECT (SELECT MIN(id) FROM catalogue_manifestation), "
+        "(SELECT MAX(id) FROM catalogue_manifestation)",
+        [],
+    )[0]
+    return None if low is None else (int(low), int(high))
+
+
+def _strata(low: int, high: int) -> list[tuple[int, int]]:
+    """The catalogue's ID range in STRATA equal parts (empty ones left out)."""
+    bounds = [low + (high - low + 1) * j // STRATA for j in range(STRATA + 1)]
+    return [(a, b - 1) for a, b in pairwise(bounds) if b > a]
+
+
+def _fetch(
+    conn: BaseDatabaseWrapper,
+    terms: Sequence[str],
+    filters: SearchFilters,
+    strata: list[tuple[int, int]],
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum.
+
+    Two SQL shapes for the same rows: one LIMITed query per stratum, which reads the matches
+    in ID order and stops (FTS5 always; PostgreSQL for a frequent term, along the primary
+    key); or one pass over all the matches numbered per stratum, for a term the back-end
+    expects in few rows (PostgreSQL: the GIN index, then the rows it points to)."""
+    backend = backend_for(conn)
+    source, match, order, match_params = backend.matches_sql(terms)
+    where, where_params = _filters_sql(filters)
+    if backend.few_matches(conn, source, match, match_params, strata[-1][1] - strata[0][0] + 1):
+        condition = " AND ".join([match, *where])
+        stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
+        stratum += f" ELSE {len(strata) - 1} END"
+        bounds = [last for _, last in strata]
+        sql = (
+            f"SELECT * FROM (SELECT {stratum} AS stratum, {_COLUMNS}, ROW_NUMBER() OVER "
+            f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
+            "WHERE n <= %s"
+        )
+        return _rows(conn, sql, [*bounds, *bounds, *match_params, *where_params, limit])
+    condition = " AND ".join([match, *where, f"{order} BETWEEN %s AND %s"])
+    parts = [
+        f"SELECT * FROM (SELECT {j} AS stratum, {_COLUMNS} FROM {source} WHERE {condition} "
+        f"ORDER BY {order} LIMIT %s) s{j}"
+        for j in range(len(strata))
+    ]
+    params = [
+        p for first, last in strata for p in (*match_params, *where_params, first, last, limit)
+    ]
+    return _rows(conn, " UNION ALL ".join(parts), params)
+
+
+def _bounded(
+    conn: BaseDatabaseWrapper,
+    terms: Sequence[str],
+    filters: SearchFilters,
+    sampled: float,
+    candidates: int,
+) -> float:
+    """The estimated number of matching manifestations, with the index's own count of each
+    term: no more match than the rarest term's count, and for one term and no filter that
+    count is the answer. (The sample alone misjudges a term crowded into one batch of IDs.)"""
+    counts = backend_for(conn).term_counts(conn, terms)
+    bound = float(min(counts)) if counts else sampled
+    unfiltered = not _filters_sql(filters)[0]
+    estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
+    return max(estimate, float(candidates))
 
 
 def search(
@@ -152,91 +321,56 @@ def search(
     if not terms:
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
     conn = conn or connection
-    backend = backend_for(conn)
-    match, match_params = backend.match_sql(terms)
-    where, where_params = _filters_sql(filters)
-    condition = " AND ".join([match, *where])
-    base_params = [*match_params, *where_params]
-    tier, tier_params = _tier_sql(terms)
-    c = backend.collation
-    page_sql = (
-        f"SELECT m.work_id, MAX({tier}) AS best, MIN(LENGTH(m.search_title)) AS title_length, "
-        f'MIN(m.pid COLLATE "{c}") AS first_pid, MAX(m.year) AS newest, '
-        f'MIN(m.sort_title COLLATE "{c}") AS first_title, COUNT(*) OVER () AS total '
-        f"FROM catalogue_manifestation m WHERE {condition} GROUP BY m.work_id "
-        f"ORDER BY {_ORDER[sort]} LIMIT %s OFFSET %s"
-    )
+    id_range = _id_range(conn)
+    if id_range is None:
+        return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
+    strata = _strata(*id_range)
+    per_stratum = CANDIDATES // STRATA
+    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1)
+    # Per stratum: all its matches (exact), or its first per_stratum and how far they reach.
+    by_stratum: dict[int, list[_Candidate]] = {}
+    for stratum, *row in fetched:
+        by_stratum.setdefault(int(stratum), []).append(tuple(row[: len(_FIELDS)]))
+    candidates: list[_Candidate] = []
+    matches = 0.0
+    estimated = False
+    for j, rows in sorted(by_stratum.items()):
+        first, last = strata[j]
+        rows.sort(key=lambda row: row[0])  # the one-pass shape numbers them, not orders them
+        if len(rows) > per_stratum:
+            estimated = True
+            del rows[per_stratum:]
+            matches += per_stratum * (last - first + 1) / (int(rows[-1][0]) - first + 1)
+        else:
+            matches += len(rows)
+        candidates.extend(rows)
+    if estimated:
+        matches = _bounded(conn, terms, filters, matches, len(candidates))
+    scale = matches / len(candidates) if estimated else 1.0
+    works = _works(candidates, terms, sort)
+    ordered = _order(works, sort)
     offset = (page - 1) * page_size
-    rows = _rows(conn, page_sql, [*tier_params, *base_params, page_size, offset])
-    if rows:
-        total = int(rows[0][6])
-    else:
-        count_sql = (
-            f"SELECT COUNT(DISTINCT m.work_id) FROM catalogue_manifestation m WHERE {condition}"
-        )
-        total = int(_rows(conn, count_sql, base_params)[0][0])
-    work_pks = [int(r[0]) for r in rows]
-    hits = _hits(conn, sort, terms, tier, tier_params, where, where_params, work_pks)
-    facets = _facets(conn, condition, base_params) if with_facets and total else {}
-    return SearchPage(hits, total, page, page_size, {k: facets.get(k, []) for k in FACET_KEYS})
-
-
-def _facets(
-    conn: BaseDatabaseWrapper, condition: str, params: list[Any]
-) -> dict[str, list[tuple[str, int]]]:
-    parts = [
-        f"SELECT '{key}', {expr}, COUNT(DISTINCT work_id) FROM matched "
-        f"WHERE {column} IS NOT NULL GROUP BY {column}"
-        for key, column, expr in (
-            ("material_type", "material_type", "material_type"),
-            ("language", "language", "language"),
-            ("year", "year", "CAST(year AS TEXT)"),
-        )
-    ]
-    sql = (
-        "WITH matched AS MATERIALIZED (SELECT m.work_id, m.material_type, m.language, m.year "
-        f"FROM catalogue_manifestation m WHERE {condition}) " + " UNION ALL ".join(parts)
+    work_pks = ordered[offset : offset + page_size]
+    hits = _hits(conn, works, work_pks)
+    total = _estimate(len(works), scale)
+    facets = _facets(candidates, scale) if with_facets and candidates else {}
+    return SearchPage(
+        hits,
+        total,
+        page,
+        page_size,
+        {k: facets.get(k, []) for k in FACET_KEYS},
+        estimated=estimated,
+        reachable=len(works) if estimated else None,
     )
-    facets: dict[str, list[tuple[str, int]]] = {k: [] for k in FACET_KEYS}
-    for key, value, n in _rows(conn, sql, params):
-        facets[key].append((str(value), int(n)))
-    facets["year"].sort(key=lambda vn: vn[0], reverse=True)
-    for key in ("material_type", "language"):
-        facets[key].sort(key=lambda vn: (-vn[1], vn[0]))
-    return facets
 
 
 def _hits(
-    conn: BaseDatabaseWrapper,
-    sort: str,
-    terms: Sequence[str],
-    tier: str,
-    tier_params: list[Any],
-    where: list[str],
-    where_params: list[Any],
-    work_pks: list[int],
+    conn: BaseDatabaseWrapper, works: dict[int, _Work], work_pks: list[int]
 ) -> list[SearchHit]:
     if not work_pks:
         return []
     marks = ", ".join(["%s"] * len(work_pks))
-    # The match again, on the page's works only: every term a token of the search columns,
-    # which is what both back-ends' indexes hold.
-    every, every_params = _all_like(
-        "m.search_title || ' ' || m.search_creators || ' ' || m.search_body", terms
-    )
-    condition = " AND ".join([f"m.work_id IN ({marks})", every, *where])
-    best_sql = (
-        f"SELECT m.work_id, m.pid, {tier}, LENGTH(m.search_title), m.year "
-        f"FROM catalogue_manifestation m WHERE {condition}"
-    )
-    best: dict[int, tuple[tuple[int, int, int, str], str, int | None]] = {}
-    for work_pk, pid, rank, length, year in _rows(
-        conn, best_sql, [*tier_params, *work_pks, *every_params, *where_params]
-    ):
-        # The hit shows the best manifestation, or for "newest" the newest (its year is sorted).
-        key = (-(year or 0) if sort == "newest" else 0, -int(rank), int(length), pid)
-        if work_pk not in best or key < best[work_pk][0]:
-            best[work_pk] = (key, pid, year)
     works_sql = (
         "SELECT w.id, w.work_id, w.title, w.creators, m.material_type, "
         "CASE WHEN EXISTS (SELECT 1 FROM catalogue_holding h WHERE h.manifestation_id = m.id "
@@ -245,20 +379,20 @@ def _hits(
         "FROM catalogue_work w JOIN catalogue_manifestation m ON m.work_id = w.id "
         f"WHERE w.id IN ({marks})"
     )
-    works: dict[int, dict[str, Any]] = {}
+    found: dict[int, dict[str, Any]] = {}
     for pk, work_id, title, creators, material_type, available in _rows(
         conn, works_sql, [True, *work_pks]
     ):
-        w = works.setdefault(
+        w = found.setdefault(
             pk, {"work_id": work_id, "title": title, "creators": creators, "types": set()}
         )
         w["types"].add(material_type)
         w["available"] = bool(w.get("available")) or bool(available)
     hits = []
     for pk in work_pks:
-        w = works[pk]
+        w = found[pk]
         creators = json.loads(w["creators"]) if isinstance(w["creators"], str) else w["creators"]
-        _, pid, year = best[pk]
+        pid, year = works[pk][6], works[pk][7]
         hits.append(
             SearchHit(
                 work_id=w["work_id"],

@@ -1,0 +1,115 @@
+"""The search at scale (issue 11, the benchmark's goal): a result with more matches than
+``CANDIDATES`` is ranked among candidates taken from the ID range and its counts are
+estimated, so a search's cost does not grow with its matches; below that everything is exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from biblogin.catalogue.bulkload import catalogue_bulkload
+from biblogin.catalogue.models import Manifestation
+from biblogin.catalogue.search import engine
+from biblogin.catalogue.search.backends import PostgresFtsBackend, SqliteFts5Backend
+from biblogin.catalogue.search.engine import SearchFilters, SearchPage, search
+from tests.catalogue.cases import CASES
+
+pytestmark = pytest.mark.django_db
+
+
+def _summary(page: SearchPage) -> dict[str, Any]:
+    return {
+        "total": page.total,
+        "estimated": page.estimated,
+        "reachable": page.reachable,
+        "hits": [[h.work_id, h.pid, h.year] for h in page.hits],
+        "facets": page.facets,
+    }
+
+
+def _run(case: dict[str, Any]) -> SearchPage:
+    args = dict(case)
+    return search(
+        query=args.pop("query"),
+        sort=args.pop("sort", "relevance"),
+        page=args.pop("page", 1),
+        page_size=args.pop("page_size", 20),
+        filters=SearchFilters(**args),
+    )
+
+
+def _common_word() -> str:
+    """The most frequent title token of the synthetic catalogue."""
+    counts: dict[str, int] = {}
+    for title in Manifestation.objects.filter(pid__startswith="870970-basis:5").values_list(
+        "search_title", flat=True
+    ):
+        for token in set(title.split()):
+            counts[token] = counts.get(token, 0) + 1
+    return max(counts, key=lambda t: (counts[t], t))
+
+
+@pytest.mark.parametrize("candidates", [8, 10**9])
+def test_both_ways_of_reading_the_matches_give_the_same_page(
+    demo: None, monkeypatch: pytest.MonkeyPatch, candidates: int
+) -> None:
+    """One LIMITed query per stratum, or one pass numbered per stratum: the same candidates
+    (PostgreSQL picks by its estimate; SQLite always the first)."""
+    monkeypatch.setattr(engine, "CANDIDATES", candidates)
+    pages = {}
+    for few in (False, True):
+        for backend in (SqliteFts5Backend, PostgresFtsBackend):
+            monkeypatch.setattr(backend, "few_matches", lambda *args, few=few: few)
+        pages[few] = [_summary(_run(case)) for case in CASES]
+    assert pages[False] == pages[True]
+    assert any(p["estimated"] for p in pages[False]) == (candidates == 8)
+
+
+def test_up_to_the_candidate_limit_the_result_is_exact(demo: None) -> None:
+    everything = _run({"query": "romaner", "page_size": 100})
+    assert not everything.estimated and everything.reachable is None
+    assert everything.total == len(everything.hits) > 8
+    assert everything.pages == 1
+
+
+def test_a_larger_result_is_estimated_and_pages_reach_its_ranked_candidates(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = _run({"query": "romaner", "page_size": 100})
+    monkeypatch.setattr(engine, "CANDIDATES", 8)
+    page = _run({"query": "romaner", "page_size": 3})
+    assert page.estimated
+    assert page.reachable is not None and 0 < page.reachable <= 8
+    assert page.total >= page.reachable
+    assert page.pages == -(-page.reachable // 3)
+    reachable = [
+        h.work_id
+        for p in range(1, page.pages + 1)
+        for h in _run({"query": "romaner", "page": p, "page_size": 3}).hits
+    ]
+    assert len(reachable) == len(set(reachable)) == page.reachable
+    assert set(reachable) <= {h.work_id for h in exact.hits}
+    assert _run({"query": "romaner", "page": page.pages + 1, "page_size": 3}).hits == []
+    # The facets are estimates of values that occur.
+    exact_types = {v for v, _ in exact.facets["material_type"]}
+    assert {v for v, _ in page.facets["material_type"]} <= exact_types
+
+
+def test_the_estimate_of_a_common_term_is_close_to_the_count(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue_bulkload(count=6000, seed=3)
+    word = _common_word()
+    estimated = _run({"query": word})
+    assert estimated.estimated
+    monkeypatch.setattr(engine, "CANDIDATES", 10**9)
+    exact = _run({"query": word})
+    assert not exact.estimated and exact.total > engine.STRATA * 60
+    assert 0.6 * exact.total <= estimated.total <= 1.5 * exact.total, (estimated, exact.total)
+    exact_years = dict(exact.facets["year"])
+    for year, n in estimated.facets["year"]:
+        assert year in exact_years and n > 0
+    # The candidates' first page is ranked by the same rule: a title hit first.
+    assert f" {word} " in f" {Manifestation.objects.get(pid=estimated.hits[0].pid).search_title} "
