@@ -106,6 +106,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# Issue 14: what wraps Django's handler in the WSGI entry (the lean path for token and userinfo).
+# config.wsgi and the portal's in-process back channel both build their application with it.
+BIBLOGIN_WSGI_ENTRY = "biblogin.oidc.hotpath.entry.lean_entry"
 AUTH_USER_MODEL = "common.User"
 
 TEMPLATES = [
