@@ -161,7 +161,7 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("BIBLOGIN_CACHE_PREFIX", "biblogin"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "biblogin.common.session_cache"
 else:
     # Shared by every worker process of the embedded set-up (throttling must not be per process).
     CACHES = {
