@@ -151,8 +151,8 @@ def prepare(args: argparse.Namespace, sizes: Sizes, work: Path, base_env: dict[s
     env_small = dict(base_env)
     env_large = dict(base_env)
     if args.postgres:
-        small_db, large_db = f"bench_{os.getpid()}", f"bench_{os.getpid()}_large"
-        postgres_create(PG_ADMIN_URL, small_db)
+        small_db, large_db = pg_names_for(args)
+        postgres_create(args.pg_admin_url, small_db)
         env_small["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{small_db}"
         env_large["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{large_db}"
         redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
@@ -192,7 +192,7 @@ def prepare(args: argparse.Namespace, sizes: Sizes, work: Path, base_env: dict[s
     small = _bulkload(env_small, sizes.patrons_small, "bulk load (small)")
     started = time.perf_counter()
     if args.postgres:
-        postgres_create(PG_ADMIN_URL, large_db, template=small_db)
+        postgres_create(args.pg_admin_url, large_db, template=small_db)
     else:
         sqlite_copy(work / "small.sqlite3", work / "large.sqlite3")
     timings["copy_s"] = time.perf_counter() - started
@@ -472,6 +472,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the pieces)")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis (scaled)")
     parser.add_argument("--redis-db", type=int, default=9, help="Redis DB for --postgres (9)")
+    parser.add_argument(
+        "--peer-redis-db", type=int, help="the peer's Redis DB (15, or 14 when --redis-db is 15)"
+    )
+    parser.add_argument(
+        "--port-base", type=int, default=0, help="ports N, N+1, N+2 (default: any free ones)"
+    )
+    parser.add_argument(
+        "--pg-prefix", help="names of the --postgres databases: P and P_large (bench_<pid>)"
+    )
+    parser.add_argument(
+        "--pg-admin-url", default=PG_ADMIN_URL, help="where CREATE/DROP DATABASE run"
+    )
     parser.add_argument("--rounds", type=int, help="measurement rounds (default 3)")
     parser.add_argument("--patrons-small", type=int, help="small register (default 10,000)")
     parser.add_argument("--patrons-large", type=int, help="large register (default 1,000,000)")
@@ -492,7 +504,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
     args.secret = secrets.token_urlsafe(24)
+    if args.peer_redis_db is None:
+        args.peer_redis_db = 15 if args.redis_db != 15 else 14
+    if args.peer_redis_db == args.redis_db:
+        parser.error("the peer and our server need different Redis DBs")
     return args
+
+
+def pg_names_for(args: argparse.Namespace) -> tuple[str, str]:
+    prefix = args.pg_prefix or f"bench_{os.getpid()}"
+    return prefix, f"{prefix}_large"
 
 
 def sizes_for(args: argparse.Namespace) -> Sizes:
@@ -549,23 +570,26 @@ def main(argv: list[str] | None = None) -> int:
     }
     for key in ("DATABASE_URL", "REDIS_URL", "BIBLOGIN_CACHE_PREFIX", "BIBLOGIN_TEST_DB_NAME"):
         base_env.pop(key, None)
-    small_port, large_port, peer_port = free_port(), free_port(), free_port()
+    if args.port_base:
+        small_port, large_port, peer_port = args.port_base, args.port_base + 1, args.port_base + 2
+    else:
+        small_port, large_port, peer_port = free_port(), free_port(), free_port()
     base_env["BIBLOGIN_BASE_URL"] = f"http://127.0.0.1:{small_port}"
 
-    pg_names = [f"bench_{os.getpid()}", f"bench_{os.getpid()}_large"] if args.postgres else []
+    pg_names = list(pg_names_for(args)) if args.postgres else []
     pool: Argon2Pool | None = None
     small = large = None
     peer = Peer(
         port=peer_port,
         workers=peer_workers,
-        redis_url=f"redis://127.0.0.1:6379/{15 if args.redis_db != 15 else 14}",
+        redis_url=f"redis://127.0.0.1:6379/{args.peer_redis_db}",
         log=work / "peer.log",
     )
     result: dict[str, Any] = {}
     exit_code = 0
     with contextlib.ExitStack() as stack:
         if pg_names:
-            stack.enter_context(postgres_databases(PG_ADMIN_URL, pg_names))
+            stack.enter_context(postgres_databases(args.pg_admin_url, pg_names))
         try:
             setup = prepare(args, sizes, work, base_env)
             log(f"set-up done: {setup.bulkload['large']['output']}")

@@ -106,6 +106,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+# Issue 14: what wraps Django's handler in the WSGI entry (the lean path for token and userinfo).
+# config.wsgi and the portal's in-process back channel both build their application with it.
+BIBLOGIN_WSGI_ENTRY = "biblogin.oidc.hotpath.entry.lean_entry"
 AUTH_USER_MODEL = "common.User"
 
 TEMPLATES = [
@@ -158,7 +161,7 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("BIBLOGIN_CACHE_PREFIX", "biblogin"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "biblogin.common.session_cache"
 else:
     # Shared by every worker process of the embedded set-up (throttling must not be per process).
     CACHES = {

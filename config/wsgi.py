@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # lean path for code exchange, refresh and userinfo (issue 14), picked off by path.
 _django = get_wsgi_application()
 
-from biblogin.oidc.hotpath.entry import lean_entry  # noqa: E402  (after django.setup())
+from django.conf import settings  # noqa: E402  (after django.setup())
+from django.utils.module_loading import import_string  # noqa: E402
 
-application = lean_entry(_django)
+application = import_string(settings.BIBLOGIN_WSGI_ENTRY)(_django)

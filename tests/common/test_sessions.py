@@ -1,4 +1,4 @@
-"""The database session store: a login's new key and deleted old session in the fewest queries."""
+"""The session stores: a login's new key and deleted old session in the fewest queries."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def _stored(store: SessionStore) -> dict[str, object]:
     return SessionStore(session_key=store.session_key).load()
 
 
-def test_a_login_cycles_the_key_with_one_insert_and_one_delete() -> None:
+def test_a_login_writes_its_new_key_once_and_deletes_the_old_session_at_once() -> None:
+    """R-SEC-1: a new key at login, the old session gone at once; issue 14: one write, not two."""
     store = SessionStore()
     store["plan"] = "p"
     store.save()
@@ -27,14 +28,68 @@ def test_a_login_cycles_the_key_with_one_insert_and_one_delete() -> None:
     store.load()
     with CaptureQueriesContext(connection) as queries:
         store.cycle_key()
+        new_key = store.session_key
+        store["_auth_user_id"] = "7"  # what login() adds before the response saves
+        store.save()
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
-    # Django's own store also asked whether the new key was taken and read the old row first.
+    # Django's own store asked whether the new key was taken, read the old row first, inserted
+    # the new key in cycle_key and updated the same row again when the response saved it.
     assert statements.count("SELECT") == 0, statements
-    assert statements.count("INSERT") == 1 and statements.count("DELETE") == 1
+    assert statements.count("UPDATE") == 0, statements
+    assert statements.count("INSERT") == 1 and statements.count("DELETE") == 1, statements
     assert not Session.objects.filter(session_key=old_key).exists()
-    assert store.session_key != old_key
+    assert new_key and new_key != old_key and store.session_key == new_key
+    assert _stored(store) == {"plan": "p", "_auth_user_id": "7"}
+
+
+def test_the_old_session_is_gone_before_the_new_key_is_written() -> None:
+    """R-SEC-1: between cycle_key and the response's save, the old key already opens nothing."""
+    store = SessionStore()
+    store["plan"] = "p"
     store.save()
+    old_key = store.session_key
+    store.cycle_key()
+    assert not Session.objects.filter(session_key=old_key).exists()
+    assert SessionStore(session_key=old_key).load() == {}
+
+
+def test_a_cycled_key_that_turns_out_taken_is_drawn_again_at_save() -> None:
+    taken = SessionStore()
+    taken["who"] = "first"
+    taken.save()
+    store = SessionStore()
+    store["plan"] = "p"
+    store.save()
+    fresh = "y" * 32
+    draws = iter([taken.session_key, fresh])
+    with mock.patch.object(sessions, "get_random_string", lambda *a: next(draws)):
+        store.cycle_key()
+        store.save()
+    assert store.session_key == fresh
     assert _stored(store) == {"plan": "p"}
+    assert _stored(taken) == {"who": "first"}
+
+
+def test_the_cache_store_also_writes_a_logins_new_key_once(settings) -> None:
+    """The scaled set-up (Redis): the same one write, through cache.add."""
+    from django.core.cache import cache
+
+    from biblogin.common.session_cache import SessionStore as CacheStore
+
+    store = CacheStore()
+    store["plan"] = "p"
+    store.save()
+    old_key = store.session_key
+    with (
+        mock.patch.object(cache, "add", wraps=cache.add) as add,
+        mock.patch.object(cache, "set", wraps=cache.set) as set_,
+    ):
+        store.cycle_key()
+        store["_auth_user_id"] = "7"
+        store.save()
+    assert add.call_count == 1 and set_.call_count == 0
+    assert CacheStore(session_key=old_key).load() == {}
+    assert CacheStore(session_key=store.session_key).load() == {"plan": "p", "_auth_user_id": "7"}
 
 
 def test_a_new_key_that_is_taken_is_drawn_again() -> None:

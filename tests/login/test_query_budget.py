@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client as Browser
 from django.test.utils import CaptureQueriesContext
 
 from biblogin.borrowercheck.services import (
@@ -122,6 +123,43 @@ def test_a_pin_login_reads_each_row_once(app):
     # Nothing new from the library: nothing to write; the attempt's reservation is given back.
     assert _count(captured, "UPDATE", "login_identity") == 0
     assert _count(captured, "DELETE", COUNTERS) == (1 if COUNTERS_IN_SQL else 0)
+
+
+SESSIONS_IN_SQL = settings.SESSION_ENGINE == "biblogin.common.sessions"
+
+
+def test_a_pin_login_writes_its_new_session_once_and_reads_the_client_once(app):
+    """R-SEC-1: a new session key at login, the old one deleted; issue 14: written once.
+
+    The session was inserted by ``cycle_key`` and updated by the response a moment later.
+    """
+    _log_in(app)
+    fresh = OIDCFlow(Browser())  # another browser: its anonymous session gets a new key
+    _started, plan = _login_page(fresh)
+    with _queries() as captured:
+        assert _post_pin(fresh, plan).status_code == 302
+    assert _count(captured, "SELECT", "oidc_client") == 1
+    if SESSIONS_IN_SQL:
+        assert _count(captured, "INSERT", "django_session") == 1
+        assert _count(captured, "UPDATE", "django_session") == 0
+        assert _count(captured, "DELETE", "django_session") == 1
+
+
+def test_the_authorization_code_is_written_with_its_login_in_one_insert(app):
+    """R-LOGIN-1's code row names the login it answers; issue 14: one INSERT, no UPDATE."""
+    from biblogin.oidc.models import AuthorizationCode
+
+    _log_in(app)
+    fresh = OIDCFlow(Browser())
+    started, plan = _login_page(fresh)
+    resume = _post_pin(fresh, plan)
+    with _queries() as captured:
+        code = fresh.code_from(fresh.follow(resume), started)
+    assert _count(captured, "INSERT", "oidc_authorizationcode") == 1
+    assert _count(captured, "UPDATE", "oidc_authorizationcode") == 0
+    row = AuthorizationCode.objects.get(code=code)
+    assert row.authentication_id is not None
+    assert row.authentication.identity.user_id == row.user_id
 
 
 def test_a_first_pin_login_creates_the_identity(app):

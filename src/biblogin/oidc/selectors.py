@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.db import connection
 from django.db.models import QuerySet
 from oauth2_provider.models import get_refresh_token_model
 
@@ -26,7 +28,11 @@ def client_policy_of(*, client: Client) -> ClientPolicy:
 
 def client_home_url(*, client: Client) -> str:
     """The home page of the client's web site: its first redirect URI's origin (http/https)."""
-    for uri in client.redirect_uris.split():
+    return _home_url(client.redirect_uris)
+
+
+def _home_url(redirect_uris: str) -> str:
+    for uri in redirect_uris.split():
         parts = urlsplit(uri)
         if parts.scheme in ("http", "https") and parts.netloc:
             return f"{parts.scheme}://{parts.netloc}/"
@@ -34,13 +40,36 @@ def client_home_url(*, client: Client) -> str:
 
 
 def client_policy_get(client_id: str) -> ClientPolicy | None:
-    """Return the policy of the active client with this ID (one query), else None."""
-    client = (
-        Client.objects.select_related("service_requester")
-        .filter(client_id=client_id, is_active=True)
-        .first()
+    """Return the policy of the active client with this ID (one query), else None.
+
+    Read afresh on every call (the login page and the PIN POST each ask), in plain SQL: the
+    ORM's query building cost 1-2 ms here, the statement itself 0.05 ms (issue 14, item 4).
+    """
+    client_table = connection.ops.quote_name(Client._meta.db_table)
+    requester_table = connection.ops.quote_name(
+        Client._meta.get_field("service_requester").related_model._meta.db_table
     )
-    return client_policy_of(client=client) if client is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.client_id, c.display_name, r.name, c.allowed_idps, "  # noqa: S608
+            f"c.create_culr_account_agency, c.redirect_uris "
+            f"FROM {client_table} c JOIN {requester_table} r ON r.id = c.service_requester_id "
+            f"WHERE c.client_id = %s AND c.is_active",
+            [client_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found_id, display_name, requester, idps, culr_agency, redirect_uris = row
+    idps = json.loads(idps) if isinstance(idps, str | bytes) else idps
+    return ClientPolicy(
+        client_id=found_id,
+        display_name=display_name,
+        service_requester=requester,
+        allowed_idps=tuple(idps or ()),
+        create_culr_account_agency=culr_agency or "",
+        home_url=_home_url(redirect_uris),
+    )
 
 
 def authentications_in_use() -> QuerySet[Any, Any]:

@@ -44,7 +44,7 @@ from biblogin.oidc import claims as oidc_claims
 from biblogin.oidc.authorization_request import ParamProblem, authorization_params_problem
 from biblogin.oidc.keys import jwks_public
 from biblogin.oidc.models import Client
-from biblogin.oidc.selectors import client_policy_of
+from biblogin.oidc.selectors import client_policy_get, client_policy_of
 from biblogin.oidc.services import tokens_revoke_for_users
 from biblogin.oidc.validators import BibloginOAuth2Validator, token_family_for_access_token
 
@@ -164,7 +164,10 @@ class AuthorizationView(OAuthLibMixin, View):
 
         # 2. Single sign-on (R-LOGIN-11).
         authentication = recent_login_pick(
-            session=session, client=client_policy_of(client=client), login_request=login_request
+            session=session,
+            # One plain statement; the client row DOT loaded lacks its service requester.
+            client=client_policy_get(client.client_id) or client_policy_of(client=client),
+            login_request=login_request,
         )
         if authentication is not None:
             audit_event_record(

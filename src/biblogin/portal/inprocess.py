@@ -1,7 +1,9 @@
 """Serve the portal's back-channel calls to a login platform in this same deployment in-process.
 
 DESIGN.md "One process, two roles": a call from a request to the server serving that request
-must not wait on the worker pool. Here the call runs the WSGI application in the calling thread.
+must not wait on the worker pool. Here the call runs the WSGI application in the calling thread:
+the same entry as the server's (issue 14), the lean path for token and userinfo in front of
+Django's handler, both without the request signals.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 import httpx
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import get_script_prefix, get_urlconf, set_script_prefix, set_urlconf
 from django.utils import translation
+from django.utils.module_loading import import_string
 
 
 class InProcessHandler(WSGIHandler):
@@ -56,8 +60,11 @@ class InProcessHandler(WSGIHandler):
 
 
 @lru_cache(maxsize=1)
-def _handler() -> InProcessHandler:
-    return InProcessHandler()
+def _handler() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    # The server's own entry (settings.BIBLOGIN_WSGI_ENTRY, as config.wsgi builds it), named in
+    # settings: the portal never imports the login platform (.importlinter), it only calls it.
+    entry = import_string(settings.BIBLOGIN_WSGI_ENTRY)
+    return entry(InProcessHandler(), request_signals=False)
 
 
 def in_process_transport() -> httpx.BaseTransport:

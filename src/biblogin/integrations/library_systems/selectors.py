@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Exists, OuterRef
+from django.db import connection
 
 from biblogin.common.secret_crypto import decrypt_secret
 from biblogin.integrations.library_systems.models import (
@@ -50,13 +50,17 @@ def library_system_for(agency_id: str) -> LibrarySystem:
     an empty one, so that asking it honestly answers "not found" instead of crashing.
     """
     # One query on the login path: the simulated system's row, and whether SIP2 replaces it.
+    # Plain SQL: the ORM's building of it cost 1.5-2 ms per login, the statement 0.1 (issue 14).
     enabled_sip2 = Sip2Configuration.objects.filter(agency_id=agency_id, enabled=True)
-    simulated = (
-        SimulatedSystem.objects.filter(agency_id=agency_id)
-        .annotate(over_sip2=Exists(enabled_sip2.filter(agency_id=OuterRef("agency_id"))))
-        .first()
+    quote = connection.ops.quote_name
+    rows = SimulatedSystem.objects.raw(
+        f"SELECT s.*, EXISTS (SELECT 1 FROM {quote(Sip2Configuration._meta.db_table)} c "  # noqa: S608
+        f"WHERE c.agency_id = s.agency_id AND c.enabled) AS over_sip2 "
+        f"FROM {quote(SimulatedSystem._meta.db_table)} s WHERE s.agency_id = %s",
+        [agency_id],
     )
-    if simulated is None or simulated.over_sip2:
+    simulated = next(iter(rows), None)
+    if simulated is None or getattr(simulated, "over_sip2", False):
         config = enabled_sip2.first()
         if config is not None:
             return Sip2LibrarySystem(agency_id=agency_id, endpoint=sip2_endpoint_from(config))

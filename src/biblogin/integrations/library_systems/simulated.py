@@ -13,9 +13,10 @@ import math
 import random
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from biblogin.common.agency_ids import is_branch_id
@@ -175,26 +176,46 @@ class SimulatedLibrarySystem:
         ]
         if _looks_like_normalised_cpr(user_id):
             wanted.append((SimBorrowerIdKind.CPR.value, cpr_hash(user_id)))
-        condition = Q()
+        # One statement whether or not the user exists (R-BC-2: the same work either way): the
+        # borrowers any wanted ID names (each term one look-up in the unique (agency, kind,
+        # value) index, however many borrowers the agency has), one row per user ID of theirs.
+        # Plain SQL: the ORM built this in 2-3 ms, SQLite runs it in 0.1 (issue 14, item 4).
+        quote = connection.ops.quote_name
+        ids_table = quote(SimBorrowerId._meta.db_table)
+        terms = " OR ".join(["(w.agency_id = %s AND w.kind = %s AND w.value = %s)"] * len(wanted))
+        params: list[str] = []
         for kind, value in wanted:
-            # The agency in each term: each is then one look-up in the unique (agency, kind,
-            # value) index, however many borrowers the agency has.
-            condition |= Q(system__agency_id=self.agency_id, kind=kind, value=value)
-        matching = SimBorrowerId.objects.filter(condition)
-        # One query whether or not the user exists (R-BC-2: the same work either way); it
-        # brings every user ID of the matching borrowers too, for the answer.
-        rows = list(
-            SimBorrowerId.objects.select_related("borrower").filter(
-                borrower_id__in=matching.values("borrower_id")
-            )
+            params.extend([self.agency_id, kind, value])
+        rows = SimBorrower.objects.raw(
+            f"SELECT b.*, i.id AS sim_id_pk, i.agency_id AS sim_id_agency, i.kind AS sim_id_kind, "  # noqa: S608
+            f"i.value AS sim_id_value FROM {ids_table} i "
+            f"JOIN {quote(SimBorrower._meta.db_table)} b ON b.id = i.borrower_id "
+            f"WHERE i.borrower_id IN (SELECT w.borrower_id FROM {ids_table} w WHERE {terms})",
+            params,
         )
+        borrowers: dict[int, SimBorrower] = {}
+        identifiers: list[SimBorrowerId] = []
+        for row in rows:
+            extra: Any = row  # the identifier's columns ride on the borrower's row
+            borrower = borrowers.setdefault(row.pk, row)
+            identifier = SimBorrowerId(
+                id=extra.sim_id_pk,
+                system_id=extra.sim_id_agency,
+                borrower_id=borrower.pk,
+                kind=extra.sim_id_kind,
+                value=extra.sim_id_value,
+            )
+            identifier.borrower = borrower
+            identifiers.append(identifier)
         named = set(wanted)
-        matches = [i for i in rows if i.system_id == self.agency_id and (i.kind, i.value) in named]
+        matches = [
+            i for i in identifiers if i.system_id == self.agency_id and (i.kind, i.value) in named
+        ]
         if not matches:
             return None
         matches.sort(key=lambda i: _KIND_PRIORITY.get(SimBorrowerIdKind(i.kind), 9))
         borrower = matches[0].borrower
-        return borrower, [i for i in rows if i.borrower_id == borrower.pk]
+        return borrower, [i for i in identifiers if i.borrower_id == borrower.pk]
 
     def _borrower_by_ref(self, borrower_ref: str) -> SimBorrower:
         borrower = (

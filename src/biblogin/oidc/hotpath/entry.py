@@ -257,8 +257,14 @@ def userinfo_request_parse(environ: dict[str, Any]) -> UserinfoRequest | None:
     return UserinfoRequest(token=token)
 
 
-def lean_response(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-    """The lean path's answer to this request (status, headers, body), or None: Django's."""
+def lean_response(
+    environ: dict[str, Any], *, request_signals: bool = True
+) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """The lean path's answer to this request (status, headers, body), or None: Django's.
+
+    ``request_signals=False`` for a request served inside another one (the portal's in-process
+    back channel): ``request_started``/``request_finished`` would close the caller's connection.
+    """
     path = environ.get("PATH_INFO", "")
     method = environ.get("REQUEST_METHOD", "")
     if not (
@@ -278,7 +284,8 @@ def lean_response(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
         return None
     from biblogin.oidc.hotpath import handlers
 
-    signals.request_started.send(sender=lean_response, environ=environ)
+    if request_signals:
+        signals.request_started.send(sender=lean_response, environ=environ)
     try:
         answer = (
             handlers.token_answer(request)
@@ -286,7 +293,8 @@ def lean_response(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
             else handlers.userinfo_answer(request)
         )
     finally:
-        signals.request_finished.send(sender=lean_response)
+        if request_signals:
+            signals.request_finished.send(sender=lean_response)
     if answer is None:  # declined before anything was written
         return None
     body = json.dumps(answer.body).encode("utf-8")
@@ -299,11 +307,14 @@ def lean_response(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
     return f"{answer.status} {_REASONS.get(answer.status, 'Error')}", headers, body
 
 
-def lean_entry(django_app: WSGIApp) -> WSGIApp:
-    """The project's WSGI application: the lean path in front of Django's handler."""
+def lean_entry(django_app: WSGIApp, *, request_signals: bool = True) -> WSGIApp:
+    """The project's WSGI application: the lean path in front of Django's handler.
+
+    ``request_signals=False``: as ``lean_response``'s, for an entry served in-process.
+    """
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        answer = lean_response(environ)
+        answer = lean_response(environ, request_signals=request_signals)
         if answer is None:
             return django_app(environ, start_response)
         status, headers, body = answer

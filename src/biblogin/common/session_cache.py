@@ -1,0 +1,19 @@
+"""Sessions in the cache (Redis, the scaled set-up), a login's new key written once.
+
+As ``biblogin.common.sessions`` for the database: ``cycle_key`` no longer writes the new key
+itself; the response's save adds it (``cache.add``: a taken key is refused, another is drawn).
+"""
+
+from __future__ import annotations
+
+from django.contrib.sessions.backends import cache
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.utils.crypto import get_random_string
+
+from biblogin.common.sessions import NewKeyWrittenOnce
+
+
+class SessionStore(NewKeyWrittenOnce, cache.SessionStore):
+    def _get_new_session_key(self) -> str:
+        # Django's asks the cache whether a random key is taken first; cache.add refuses it.
+        return get_random_string(32, VALID_KEY_CHARS)
