@@ -15,6 +15,10 @@ from biblogin.integrations.library_systems.protocol import (
     LibrarySystemUnavailable,
 )
 
+# The shared pool's threads close their database connections after each call (fanout.py); a
+# thread that served an earlier test's call has one, so these tests must allow database access.
+pytestmark = pytest.mark.django_db
+
 
 def _answers_after(seconds: float, value: str):  # type: ignore[no-untyped-def]
     def call(timeout: float) -> str:
