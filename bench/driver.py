@@ -179,7 +179,8 @@ def _expect(response: httpx.Response, status: int, step: str) -> None:
         raise FlowError(f"{step}: {response.status_code} {response.text[:200]!r}")
 
 
-def _pkce() -> tuple[str, str]:
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE S256 verifier and its challenge (RFC 7636)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge.rstrip(b"=").decode()
@@ -195,7 +196,7 @@ async def login_flow(
 ) -> TokenSet:
     """Authorize -> library login page -> PIN -> code -> token -> userinfo, as a browser does."""
     browser = _Browser()
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce_pair()
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     query = urlencode(
         {

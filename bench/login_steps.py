@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import base64
 import cProfile
-import hashlib
 import io
 import json
 import os
@@ -35,6 +34,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bench.driver import pkce_pair
 
 REPO = Path(__file__).resolve().parent.parent
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -176,12 +177,7 @@ def measure(
     def one_flow(index: int, profiled: bool) -> None:
         browser = Browser(application)
         user_id, pin = fixture["users"][index % len(fixture["users"])]
-        verifier = secrets.token_urlsafe(48)
-        challenge = (
-            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-            .rstrip(b"=")
-            .decode()
-        )
+        verifier, challenge = pkce_pair()
         query = urlencode(
             {
                 "response_type": "code", "client_id": fixture["client_id"],

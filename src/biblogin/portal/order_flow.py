@@ -160,43 +160,9 @@ def ordered_remember(request: HttpRequest, pids: Sequence[str]) -> None:
     session_put(request, _ORDERED, (known + [p for p in pids if p not in known])[-_ORDERED_MAX:])
 
 
-def guest_details_remembered(request: HttpRequest) -> dict[str, dict[str, str]]:
-    """The guest's details per library, "Husk til næste bestilling": sealed in the session."""
-    stored = session_get(request, GUEST_DETAILS_KEY)
-    if not isinstance(stored, str) or not stored:
-        return {}
-    try:
-        data = json.loads(unseal(stored) or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def guest_details_remember(
-    request: HttpRequest, *, agency_id: str, details: dict[str, str] | None
-) -> None:
-    remembered = guest_details_remembered(request)
-    if details:
-        remembered[agency_id] = details
-    else:
-        remembered.pop(agency_id, None)
-    session_put(request, GUEST_DETAILS_KEY, seal(json.dumps(remembered)) if remembered else "")
-
-
-def contact_fields(*, agency: Agency) -> list[OrderUserField]:
-    """The pickup library's contact parameters a logged-in user is asked (R-PORTAL-15, R-VIP-7).
-
-    In the library's order, from the registry's one list of its user parameters.
-    """
-    return [
-        f
-        for f in agency_order_user_parameters(agency=agency)
-        if not f.is_id_field and f.type in CONTACT_TYPES
-    ]
-
-
-def _contact_remembered(request: HttpRequest) -> dict[str, dict[str, str]]:
-    stored = session_get(request, CONTACT_DETAILS_KEY)
+def _sealed_by_library(request: HttpRequest, key: str) -> dict[str, dict[str, str]]:
+    """Details per library kept sealed in the session (never in a cookie in clear)."""
+    stored = session_get(request, key)
     if not isinstance(stored, str) or not stored:
         return {}
     try:
@@ -212,6 +178,40 @@ def _contact_remembered(request: HttpRequest) -> dict[str, dict[str, str]]:
     }
 
 
+def _sealed_by_library_put(
+    request: HttpRequest, key: str, *, agency_id: str, details: Mapping[str, str] | None
+) -> None:
+    remembered = _sealed_by_library(request, key)
+    if details:
+        remembered[agency_id] = dict(details)
+    else:
+        remembered.pop(agency_id, None)
+    session_put(request, key, seal(json.dumps(remembered)) if remembered else "")
+
+
+def guest_details_remembered(request: HttpRequest) -> dict[str, dict[str, str]]:
+    """The guest's details per library, "Husk til næste bestilling": sealed in the session."""
+    return _sealed_by_library(request, GUEST_DETAILS_KEY)
+
+
+def guest_details_remember(
+    request: HttpRequest, *, agency_id: str, details: dict[str, str] | None
+) -> None:
+    _sealed_by_library_put(request, GUEST_DETAILS_KEY, agency_id=agency_id, details=details)
+
+
+def contact_fields(*, agency: Agency) -> list[OrderUserField]:
+    """The pickup library's contact parameters a logged-in user is asked (R-PORTAL-15, R-VIP-7).
+
+    In the library's order, from the registry's one list of its user parameters.
+    """
+    return [
+        f
+        for f in agency_order_user_parameters(agency=agency)
+        if not f.is_id_field and f.type in CONTACT_TYPES
+    ]
+
+
 def contact_prefill(
     request: HttpRequest, identity: Identity, *, agency_id: str
 ) -> tuple[dict[str, str], bool]:
@@ -224,7 +224,7 @@ def contact_prefill(
         profile = profile_get(patron_guid=identity.guid)
         saved = saved_library_info_prefill(profile=profile, agency_id=agency_id) if profile else {}
         return {k: v for k, v in saved.items() if k in CONTACT_TYPES}, False
-    remembered = _contact_remembered(request).get(agency_id, {})
+    remembered = _sealed_by_library(request, CONTACT_DETAILS_KEY).get(agency_id, {})
     return {k: v for k, v in remembered.items() if k in CONTACT_TYPES}, bool(remembered)
 
 
@@ -248,13 +248,9 @@ def contact_keep(
             return False
         saved_library_info_update(profile=profile, agency_id=agency_id, values=values)
         return True
-    remembered = _contact_remembered(request)
     kept = {k: v for k, v in values.items() if k in CONTACT_TYPES and v}
-    if keep and kept:
-        remembered[agency_id] = kept
-    else:
-        remembered.pop(agency_id, None)
-    session_put(request, CONTACT_DETAILS_KEY, seal(json.dumps(remembered)) if remembered else "")
+    details = kept if keep else None
+    _sealed_by_library_put(request, CONTACT_DETAILS_KEY, agency_id=agency_id, details=details)
     return keep and bool(kept)
 
 
