@@ -33,6 +33,7 @@ from biblogin.patrons.models import Account, AccountIdType
 from biblogin.patrons.selectors import accounts_at_agency
 from biblogin.patrons.services import account_delete, account_link
 from biblogin.registry.models import Agency, AgencyStatus, AgencyType
+from biblogin.registry.selectors import agency_get_any_status, agency_ids_syncing_to_culr
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _library_system_for(agency_id: str) -> BorrowerExport:
 
 def _syncing_agency(agency_id: str) -> Agency:
     """Return the registry agency if it delivers to CULR (R-VIP-2), else raise."""
-    agency = Agency.objects.filter(agency_id=parse_agency_id(agency_id)).first()
+    agency = agency_get_any_status(agency_id=parse_agency_id(agency_id))
     if agency is None:
         raise ApplicationError(
             _("Biblioteket %(agency)s findes ikke i biblioteksregistret.")
@@ -289,13 +290,7 @@ def _record(report: SyncReport, *, outcome: str) -> None:
 def culr_sync_all(*, system_for: Callable[[str], BorrowerExport] | None = None) -> list[SyncReport]:
     """Deliver every ``culr_sync`` agency in turn; one failing library does not stop the rest."""
     reports: list[SyncReport] = []
-    agency_ids = (
-        Agency.objects.filter(culr_sync=True)
-        .exclude(status=AgencyStatus.DELETED)
-        .order_by("agency_id")
-        .values_list("agency_id", flat=True)
-    )
-    for agency_id in list(agency_ids):
+    for agency_id in agency_ids_syncing_to_culr():
         try:
             system = system_for(agency_id) if system_for is not None else None
             reports.append(culr_sync_agency(agency_id=agency_id, system=system))

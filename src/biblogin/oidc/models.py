@@ -287,9 +287,9 @@ class Client(AbstractApplication):
         if not self.display_name.strip():
             add("display_name", str(_("Skriv det navn, brugerne skal se.")))
         if self.create_culr_account_agency:
-            from biblogin.registry.models import Agency
+            from biblogin.registry.selectors import agency_exists
 
-            if not Agency.objects.filter(agency_id=self.create_culr_account_agency).exists():
+            if not agency_exists(agency_id=self.create_culr_account_agency):
                 add("create_culr_account_agency", str(_("Biblioteket findes ikke i registret.")))
         if errors:
             raise ValidationError(errors)

@@ -70,6 +70,18 @@ def agency_get(*, agency_id: str) -> Agency | None:
     return next(iter(rows), None)
 
 
+def agency_get_any_status(*, agency_id: str) -> Agency | None:
+    """Return the agency with this ID whatever its status (staff tools that must tell "deleted")."""
+    cleaned = agency_id_clean(agency_id)
+    return None if cleaned is None else Agency.objects.filter(agency_id=cleaned).first()
+
+
+def agency_exists(*, agency_id: str) -> bool:
+    """Whether the registry has an agency with this ID, of any status (validating references)."""
+    cleaned = agency_id_clean(agency_id)
+    return cleaned is not None and Agency.objects.filter(agency_id=cleaned).exists()
+
+
 def agencies_get_many(
     *,
     agency_ids: list[str],
@@ -140,6 +152,16 @@ def agency_ids_delivering_to_culr(*, agency_ids: Iterable[str]) -> set[str]:
         Agency.objects.filter(agency_id__in=wanted, culr_sync=True).values_list(
             "agency_id", flat=True
         )
+    )
+
+
+def agency_ids_syncing_to_culr() -> list[str]:
+    """Return the IDs of the agencies that deliver their borrowers to CULR (R-VIP-2), in order."""
+    return list(
+        Agency.objects.filter(culr_sync=True)
+        .exclude(status=AgencyStatus.DELETED)
+        .order_by("agency_id")
+        .values_list("agency_id", flat=True)
     )
 
 
