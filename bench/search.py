@@ -6,12 +6,16 @@
 
 Each run makes its own database (a temporary SQLite file, or ``bench_search_<pid>`` on the
 PostgreSQL at 127.0.0.1, dropped at the end), migrates, loads the demo data, grows the catalogue
-with ``catalogue_bulkload`` to the small size, measures, grows it to the large size, measures
-again. The query set (>= 50 queries) is fixed before the first measurement: single words of the
-synthetic vocabulary (common and rare), two-word titles, creators, demo titles and creators, and a
-few with filters. Each query runs once to warm up and then ``--rounds`` times; median and p95 are
-over all timed runs. The goal (issue 11): the large median within 2x of the small median and under
-100 ms.
+with ``catalogue_bulkload`` to the small size, keeps a copy of that database (SQLite's backup,
+PostgreSQL's ``CREATE DATABASE ... TEMPLATE``), and grows the original to the large size. The
+query set (>= 50 queries) is fixed before the large load: single words of the synthetic
+vocabulary (common and rare), two-word titles, creators, demo titles and creators, and a few
+with filters. Then one process measures both sizes, each through its own connection: each query
+once per size to warm up, then ``--rounds`` rounds that alternate the sizes (small first in odd
+rounds, large first in even ones), so a change of the machine's load hits both alike. Median and
+p95 are over all timed runs of a size; the CPU median is this process's CPU time per search (on
+PostgreSQL only the client's share). The goal (issue 11): the large median within 2x of the
+small median and under 100 ms.
 """
 
 from __future__ import annotations
@@ -68,54 +72,117 @@ def _queries() -> list[dict[str, Any]]:
     return cases
 
 
-def _measure(cases: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
-    from biblogin.catalogue.selectors import catalogue_search
+def _search(case: dict[str, Any], conn: Any) -> Any:
+    """The selector's search (catalogue.selectors.catalogue_search) on the given connection."""
+    from biblogin.catalogue.search.engine import SearchFilters, search
 
-    for case in cases:  # warm-up: caches, statistics, the page cache
-        catalogue_search(**case)
-    times: list[float] = []
-    per_query: dict[str, list[float]] = {}
-    totals: dict[str, int] = {}
-    estimated: set[str] = set()
-    for _ in range(rounds):
+    args = dict(case)
+    query, sort = args.pop("query"), args.pop("sort", "relevance")
+    return search(query=query, sort=sort, filters=SearchFilters(**args), conn=conn)
+
+
+def _measure(cases: list[dict[str, Any]], rounds: int, sizes: dict[str, Any]) -> dict[str, Any]:
+    """Per size (name -> connection): every case ``rounds`` times, the sizes alternating."""
+    names = list(sizes)
+    for name in names:  # warm-up: caches, statistics, the page cache
         for case in cases:
-            started = time.perf_counter()
-            page = catalogue_search(**case)
-            elapsed = (time.perf_counter() - started) * 1000
-            times.append(elapsed)
-            key = json.dumps(case, ensure_ascii=False, sort_keys=True)
-            per_query.setdefault(key, []).append(elapsed)
-            totals[key] = page.total
-            if page.estimated:
-                estimated.add(key)
-    times.sort()
-    slowest = sorted(per_query, key=lambda k: -statistics.median(per_query[k]))[:5]
-    return {
-        "queries": len(cases),
-        "runs": len(times),
-        "median_ms": round(statistics.median(times), 2),
-        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
-        "estimated": len(estimated),
-        "slowest": [
-            {
-                "case": k,
-                "median_ms": round(statistics.median(per_query[k]), 1),
-                "total": totals[k],
-                "estimated": k in estimated,
-            }
-            for k in slowest
-        ],
-    }
+            _search(case, sizes[name])
+    times: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}  # this process's CPU time per search
+    per_query: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+    totals: dict[str, dict[str, int]] = {n: {} for n in names}
+    estimated: dict[str, set[str]] = {n: set() for n in names}
+    round_medians: dict[str, list[float]] = {n: [] for n in names}
+    loads: list[float] = []
+    for r in range(rounds):
+        loads.append(round(os.getloadavg()[0], 2))
+        for name in names if r % 2 == 0 else names[::-1]:
+            this_round = []
+            for case in cases:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                page = _search(case, sizes[name])
+                elapsed = (time.perf_counter() - started) * 1000
+                cpu[name].append((time.process_time() - cpu_started) * 1000)
+                this_round.append(elapsed)
+                key = json.dumps(case, ensure_ascii=False, sort_keys=True)
+                per_query[name].setdefault(key, []).append(elapsed)
+                totals[name][key] = page.total
+                if page.estimated:
+                    estimated[name].add(key)
+            times[name] += this_round
+            round_medians[name].append(round(statistics.median(this_round), 2))
+    result: dict[str, Any] = {"round_load": loads}
+    for name in names:
+        ts = sorted(times[name])
+        slowest = sorted(per_query[name], key=lambda k: -statistics.median(per_query[name][k]))
+        result[name] = {
+            "queries": len(cases),
+            "runs": len(ts),
+            "median_ms": round(statistics.median(ts), 2),
+            "p95_ms": round(ts[int(0.95 * (len(ts) - 1))], 2),
+            "cpu_median_ms": round(statistics.median(cpu[name]), 2),
+            "round_medians_ms": round_medians[name],
+            "estimated": len(estimated[name]),
+            "slowest": [
+                {
+                    "case": k,
+                    "median_ms": round(statistics.median(per_query[name][k]), 1),
+                    "total": totals[name][k],
+                    "estimated": k in estimated[name],
+                }
+                for k in slowest[:5]
+            ],
+        }
+    return result
 
 
-def child(small: int, large: int, rounds: int) -> None:
+def _copy_small(small_name: str) -> None:
+    """Keep the database as it is now under ``small_name`` (closes the connection)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.close()
+        with sqlite3.connect(connection.settings_dict["NAME"]) as src:
+            dst = sqlite3.connect(small_name)
+            src.backup(dst)
+            dst.close()
+        src.close()
+        return
+    name = connection.settings_dict["NAME"]
+    connection.close()  # a template database must have no other session
+    with connections_admin() as cursor:
+        cursor.execute(f'CREATE DATABASE "{small_name}" TEMPLATE "{name}"')
+
+
+def connections_admin() -> Any:
+    """A cursor on the PostgreSQL server's ``postgres`` database, in autocommit."""
+    import contextlib
+
+    import psycopg
+    from django.db import connection
+
+    @contextlib.contextmanager
+    def cursor() -> Any:
+        s = connection.settings_dict
+        with psycopg.connect(
+            host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"],
+            dbname="postgres", autocommit=True,
+        ) as conn, conn.cursor() as cur:  # fmt: skip
+            yield cur
+
+    return cursor()
+
+
+def child(small: int, large: int, rounds: int, small_name: str) -> None:
     """Runs inside the benchmark's own database (DATABASE_URL set by the parent)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, connections
 
     from biblogin.catalogue.bulkload import catalogue_bulkload
     from biblogin.catalogue.models import Manifestation
@@ -129,13 +196,22 @@ def child(small: int, large: int, rounds: int) -> None:
     catalogue_bulkload(count=small - demo_count)
     result["small_load_s"] = round(time.monotonic() - started, 1)
     cases = _queries()
-    result["small"] = _measure(cases, rounds)
-    result["small"]["manifestations"] = Manifestation.objects.count()
+    small_count = Manifestation.objects.count()
+    _copy_small(small_name)
     started = time.monotonic()
     catalogue_bulkload(count=large - small)
     result["large_load_s"] = round(time.monotonic() - started, 1)
-    result["large"] = _measure(cases, rounds)
-    result["large"]["manifestations"] = Manifestation.objects.count()
+    large_count = Manifestation.objects.count()
+    # Measure a catalogue at rest: the load's writes on disk first, so the kernel is not still
+    # writing back the pages the searches read through SQLite's memory map.
+    connection.close()
+    os.sync()
+    connections.settings["small"] = {**connections.settings["default"], "NAME": small_name}
+    measured = _measure(cases, rounds, {"small": connections["small"], "large": connection})
+    connections["small"].close()
+    result.update(measured)
+    result["small"]["manifestations"] = small_count
+    result["large"]["manifestations"] = large_count
     print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
 
 
@@ -145,24 +221,27 @@ def _run(backend: str, small: int, large: int, rounds: int) -> dict[str, Any]:
         env["BIBLOGIN_VAR_DIR"] = tmp
         env["PYTHONPATH"] = f"{REPO / 'src'}:{REPO}:{env.get('PYTHONPATH', '')}"
         db = f"bench_search_{os.getpid()}"
+        base = "postgres://postgres@127.0.0.1:5432"
         if backend == "postgres":
-            base = "postgres://postgres@127.0.0.1:5432"
             subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
             env["DATABASE_URL"] = f"{base}/{db}"
+            small_name = f"{db}_small"
         else:
             env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+            small_name = f"{tmp}/small.sqlite3"
         try:
             out = subprocess.run(
                 [sys.executable, "-m", "bench.search", "--child", str(small), str(large),
-                 str(rounds)],
+                 str(rounds), small_name],
                 env=env, cwd=REPO, check=True, capture_output=True, text=True,
             )  # fmt: skip
         finally:
             if backend == "postgres":
-                subprocess.run(
-                    ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db}"],
-                    check=False,
-                )
+                for name in (db, small_name):
+                    subprocess.run(
+                        ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+                        check=False,
+                    )
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
     result: dict[str, Any] = json.loads(line[len("RESULT ") :])
     return result
@@ -173,16 +252,29 @@ def _table(r: dict[str, Any]) -> str:
     ratio = g["median_ms"] / s["median_ms"] if s["median_ms"] else float("nan")
     ok = ratio <= 2 and g["median_ms"] < 100
     lines = [
-        "| back-end | manifestations | median ms | p95 ms | load s |",
-        "|---|---|---|---|---|",
+        "| back-end | manifestations | median ms | p95 ms | CPU median ms | load s |",
+        "|---|---|---|---|---|---|",
         f"| {r['vendor']} | {s['manifestations']:,} | {s['median_ms']} | {s['p95_ms']} | "
-        f"{r['small_load_s']} |",
+        f"{s.get('cpu_median_ms', '?')} | {r['small_load_s']} |",
         f"| {r['vendor']} | {g['manifestations']:,} | {g['median_ms']} | {g['p95_ms']} | "
-        f"{r['large_load_s']} |",
+        f"{g.get('cpu_median_ms', '?')} | {r['large_load_s']} |",
         "",
         f"Ratio of medians large/small: **{ratio:.2f}** ({s['queries']} queries x "
         f"{s['runs'] // s['queries']} rounds); goal (within 2x and under 100 ms): "
         f"{'met' if ok else 'NOT met'}.",
+        "",
+        "Interleaved in one process, the sizes alternating per round; medians per round, small "
+        "/ large (ms): "
+        + ", ".join(
+            f"{a} / {b}" for a, b in zip(s["round_medians_ms"], g["round_medians_ms"], strict=True)
+        )
+        + f"; load average (1 min) at each round's start: {', '.join(map(str, r['round_load']))}."
+        + (
+            f" Ratio of the CPU-time medians (this process's CPU per search, less moved by the "
+            f"machine's load): {g['cpu_median_ms'] / s['cpu_median_ms']:.2f}."
+            if s.get("cpu_median_ms")
+            else ""
+        ),
         "",
         f"Load average (1, 5, 15 min; {os.cpu_count()} cores) at the start "
         f"{' / '.join(map(str, r.get('load', [])[:3]))}, at the end "
@@ -203,13 +295,13 @@ def _table(r: dict[str, Any]) -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], required=True)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     started = time.monotonic()

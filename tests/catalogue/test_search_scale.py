@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from biblogin.catalogue.bulkload import catalogue_bulkload
-from biblogin.catalogue.models import Manifestation
+from biblogin.catalogue.models import Manifestation, Work
 from biblogin.catalogue.search import engine
 from biblogin.catalogue.search.backends import PostgresFtsBackend, SqliteFts5Backend
 from biblogin.catalogue.search.engine import SearchFilters, SearchPage, search
+from biblogin.catalogue.services import manifestation_save
 from tests.catalogue.cases import CASES
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +115,40 @@ def test_the_estimate_of_a_common_term_is_close_to_the_count(
         assert year in exact_years and n > 0
     # The candidates' first page is ranked by the same rule: a title hit first.
     assert f" {word} " in f" {Manifestation.objects.get(pid=estimated.hits[0].pid).search_title} "
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's term-count snapshot")
+def test_term_counts_come_from_the_bulk_loads_snapshot_and_new_terms_from_the_index(
+    demo: None,
+) -> None:
+    """Issue 11: the estimates' count of a term is the one the bulk load took (FTS5 would read
+    the term's whole list of rows on every search); a term added since is counted in the index."""
+    catalogue_bulkload(count=600, seed=5)
+    word = _common_word()
+    backend = SqliteFts5Backend()
+    snapshot = len(_fts_rowids(word))
+    assert snapshot > 0
+    assert backend.term_counts(connection, [word]) == [float(snapshot)]
+    manifestation_save(
+        manifestation=Manifestation(
+            pid="870970-basis:70000009", work=Work.objects.create(work_id="work-of:t:9"),
+            title=f"Zyxwortel {word}", material_type="bog",
+        )
+    )  # fmt: skip
+    assert len(_fts_rowids(word)) == snapshot + 1
+    # Until the next bulk load the snapshot stands; the new term is counted in the index.
+    assert backend.term_counts(connection, [word, "zyxwortel"]) == [float(snapshot), 1.0]
+    assert backend.term_counts(connection, ["qqqingenting"]) == [0.0]
+    catalogue_bulkload(count=1, seed=6)
+    assert backend.term_counts(connection, ["zyxwortel"]) == [1.0]
+    assert backend.term_counts(connection, [word])[0] >= snapshot + 1
+
+
+def _fts_rowids(term: str) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rowid FROM catalogue_manifestation_fts WHERE catalogue_manifestation_fts "
+            "MATCH %s",
+            [f'"{term}"'],
+        )
+        return [row[0] for row in cursor.fetchall()]

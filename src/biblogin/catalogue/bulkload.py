@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from biblogin.catalogue.search.backends import refresh_term_counts
 from biblogin.catalogue.search.text import index_text, sort_key
 
 
@@ -205,6 +206,8 @@ class _SqlWriter:
     def finish(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # the planner's statistics for the grown tables
+        if connection.vendor == "sqlite":
+            refresh_term_counts(connection)  # the search's statistics
 
 
 class _PostgresWriter(_SqlWriter):

@@ -292,9 +292,10 @@ def _bounded(
     sampled: float,
     candidates: int,
 ) -> float:
-    """The estimated number of matching manifestations, with the index's own count of each
-    term: no more match than the rarest term's count, and for one term and no filter that
-    count is the answer. (The sample alone misjudges a term crowded into one batch of IDs.)"""
+    """The estimated number of matching manifestations, with the back-end's count of each
+    term (SQLite: the bulk load's snapshot; PostgreSQL: ANALYZE's statistics): no more match
+    than the rarest term's count, and for one term and no filter that count is the answer.
+    (The sample alone misjudges a term crowded into one batch of IDs.)"""
     counts = backend_for(conn).term_counts(conn, terms)
     bound = float(min(counts)) if counts else sampled
     unfiltered = not _filters_sql(filters)[0]
