@@ -6,7 +6,9 @@ from typing import Any
 
 from biblogin.audit.models import AuditAction, AuditEvent
 from biblogin.common.cpr import mask_cprs_in_text
+from biblogin.common.plain_rows import Rows
 
+_EVENT_ROWS = Rows(AuditEvent, "e")
 _FORBIDDEN_KEYS = {"password", "pin", "pincode", "cpr", "secret", "token"}
 
 
@@ -49,12 +51,15 @@ def audit_event_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record one event. R-LOGIN-13: no PINs, CPRs masked, whatever the caller passes."""
-    return AuditEvent.objects.create(
-        action=AuditAction(action).value,  # a free string is refused (ValueError)
-        outcome=outcome[:64],
-        actor=mask_cprs_in_text(actor)[:200],
-        agency_id=agency_id[:6],
-        subject=mask_cprs_in_text(subject)[:200],
-        ip=ip or None,
-        details=_clean(details or {}),
+    # One plain INSERT (every login writes one): the ORM's save cost ~0.5 ms of CPU (issue 14).
+    return _EVENT_ROWS.insert(
+        AuditEvent(
+            action=AuditAction(action).value,  # a free string is refused (ValueError)
+            outcome=outcome[:64],
+            actor=mask_cprs_in_text(actor)[:200],
+            agency_id=agency_id[:6],
+            subject=mask_cprs_in_text(subject)[:200],
+            ip=ip or None,
+            details=_clean(details or {}),
+        )
     )

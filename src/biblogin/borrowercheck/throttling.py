@@ -140,12 +140,20 @@ class _SqlStore:
         return tuple(row)
 
     def read(self, keys: list[str], now: float) -> dict[str, _Found]:
-        rows = ThrottleRow.objects.filter(key__in=keys, expires__gt=now)
-        return {
-            key: _Found(count=failures, until=until, target=target)
-            for key, failures, until, target in rows.values_list(
-                "key", "failures", "blocked_until", "target"
+        # Plain SQL, as every step here: the ORM spent ~0.5 ms compiling it (issue 14).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "SELECT {key}, failures, blocked_until, target FROM {t}"
+                    " WHERE {key} IN ({keys}) AND expires > %s",
+                    keys=", ".join(["%s"] * len(keys)),
+                ),
+                [*keys, now],
             )
+            rows = cursor.fetchall()
+        return {
+            key: _Found(count=int(failures), until=float(until), target=target)
+            for key, failures, until, target in rows
         }
 
     def budget_read(self, budget: str, now: float) -> _Reservation:
@@ -213,7 +221,13 @@ class _SqlStore:
         )
 
     def reset(self, budgets: list[str]) -> None:
-        ThrottleRow.objects.filter(key__in=budgets).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "DELETE FROM {t} WHERE {key} IN ({keys})", keys=", ".join(["%s"] * len(budgets))
+                ),
+                budgets,
+            )
 
     def ip_fail(self, bucket: str, now: float) -> int:
         (failures,) = self._one(

@@ -36,16 +36,19 @@ from biblogin.common.assurance import ACR_PIN, NSIS_SUBSTANTIAL, acr_satisfies
 from biblogin.common.cpr import mask_cpr
 from biblogin.common.cpr_crypto import cpr_hash, encrypt_cpr, keyed_hash
 from biblogin.common.models import User
+from biblogin.common.plain_rows import Rows
 from biblogin.integrations.mitid_broker.client import MitIDIdentity
 from biblogin.login.constants import NO_LIBRARY_AGENCY_ID, IdentityProvider
 from biblogin.login.models import Authentication, Identity
 from biblogin.login.policy import ClientPolicy
+from biblogin.login.selectors import identity_by_key
 from biblogin.patrons import selectors as culr
 from biblogin.patrons import services as culr_services
 from biblogin.patrons.models import Patron
 from biblogin.registry import selectors as registry
 
 _MAX_USER_ID = 254
+_AUTHENTICATION_ROWS = Rows(Authentication, "a")
 
 
 def _identity_key(idp: str, agency_id: str, user_key: str) -> str:
@@ -84,15 +87,18 @@ def _authentication_create(
     client: ClientPolicy,
     auth_time: dt.datetime | None = None,
 ) -> Authentication:
-    return Authentication.objects.create(
-        identity=identity,
-        idp=identity.idp,
-        agency_id=agency_id,
-        branch_id=branch_id,
-        auth_time=auth_time or timezone.now(),
-        acr=acr,
-        amr=amr,
-        client_id=client.client_id,
+    # One plain INSERT per login: the ORM's save spent ~0.5 ms of CPU on it (issue 14).
+    return _AUTHENTICATION_ROWS.insert(
+        Authentication(
+            identity=identity,
+            idp=identity.idp,
+            agency_id=agency_id,
+            branch_id=branch_id,
+            auth_time=auth_time or timezone.now(),
+            acr=acr,
+            amr=amr,
+            client_id=client.client_id,
+        )
     )
 
 
@@ -139,7 +145,7 @@ def _library_identity_record(result: BorrowerCheckResult) -> Identity:
     # Most logins bring nothing new: then a plain read does, with no transaction and no lock.
     # A concurrent login writing other facts meanwhile is simply ordered after this one.
     key = _identity_key(idp, agency_id, user_key)
-    identity = Identity.objects.select_related("user").filter(key=key).first()
+    identity = identity_by_key(key=key)
     if identity is not None and up_to_date(identity):
         return identity
     with transaction.atomic():

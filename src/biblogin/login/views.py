@@ -38,7 +38,12 @@ from biblogin.login.backends import (
     mitid_login_authenticate,
 )
 from biblogin.login.constants import IdentityProvider
-from biblogin.login.forms import LibraryLoginForm, LibrarySearchForm, user_id_label
+from biblogin.login.forms import (
+    LibraryLoginForm,
+    LibrarySearchForm,
+    library_login_form_blank,
+    user_id_label,
+)
 from biblogin.login.messages import attempts_left_message, status_message, wait_message
 from biblogin.login.models import Authentication
 from biblogin.login.policy import ClientPolicy, client_policy_get
@@ -247,7 +252,7 @@ def library(request: HttpRequest, agency_id: str) -> HttpResponse:
 
     remembered = request.COOKIES.get(REMEMBER_COOKIE) == agency_id
     if request.method == "GET":
-        context["form"] = LibraryLoginForm(kinds=kinds, initial={"remember": remembered})
+        context["form"] = library_login_form_blank(kinds=kinds, remember=remembered)
         return render(request, "login/library.html", context)
 
     form = LibraryLoginForm(request.POST, kinds=kinds)

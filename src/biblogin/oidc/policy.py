@@ -23,6 +23,8 @@ def oauth2_provider_settings(
         "OIDC_ENABLED": True,
         "OIDC_ISS_ENDPOINT": issuer,
         "OAUTH2_VALIDATOR_CLASS": "biblogin.oidc.validators.BibloginOAuth2Validator",
+        # oauthlib's, an authorization request's query string parsed once (issue 14).
+        "OIDC_SERVER_CLASS": "biblogin.oidc.server.Server",
         "SCOPES_BACKEND_CLASS": "biblogin.oidc.scopes.ClientScopes",
         "APPLICATION_ADMIN_CLASS": "biblogin.oidc.admin.ClientAdmin",
         "GRANT_ADMIN_CLASS": "biblogin.oidc.admin.AuthorizationCodeAdmin",

@@ -14,10 +14,11 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from jwcrypto import jws
+from oauth2_provider import cimd
 from oauth2_provider.bcp import bcp_compliant
 from oauth2_provider.models import (
     get_access_token_model,
@@ -32,6 +33,7 @@ from oauthlib.oauth2.rfc6749 import utils as oauth2_utils
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
+from biblogin.common.plain_rows import Rows
 from biblogin.login.models import Authentication
 from biblogin.oidc import claims as oidc_claims
 from biblogin.oidc.keys import verification_key
@@ -70,6 +72,7 @@ DOT_PRIVATE_OVERRIDES: dict[str, str] = {
     "_create_access_token": "hand DOT the ID token this request just signed (no re-read)",
     "_load_id_token": "the ID token of this request from memory, else DOT's read",
     "_get_key_for_token": "verify by the token's ``kid``: signing keys rotate",
+    "_load_application": "the client row in one plain statement, then judged by DOT's own",
 }
 
 
@@ -95,9 +98,39 @@ _issued_id_token: ContextVar[tuple[str, Any] | None] = ContextVar(
 )
 
 
+_CLIENT_ROWS = Rows(Client, "c")
+_CODE_ROWS = Rows(AuthorizationCode, "g")
+
+
+def _client_by_id(client_id: str) -> Client | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_CLIENT_ROWS.columns()} FROM {_CLIENT_ROWS.table()} "  # noqa: S608
+            "WHERE c.client_id = %s",
+            [client_id],
+        )
+        row = cursor.fetchone()
+    return _CLIENT_ROWS.build(row) if row is not None else None
+
+
 class BibloginOAuth2Validator(OAuth2Validator):
     # Claims are filtered by scope and by the client's allowed claims in biblogin.oidc.claims.
     oidc_claim_scope = None
+
+    def _load_application(self, client_id: Any, request: OauthlibRequest) -> Client | None:
+        """DOT's look-up of the client, the row read with one plain statement (issue 14).
+
+        Both authorization requests of a login load the client; the ORM spent ~0.5 ms of CPU
+        compiling that query. The row becomes ``request.client`` and DOT's own method then
+        judges it as a loaded client (same client_id, ``is_usable``); a client not found here
+        is left to DOT (its error path, and Client ID Metadata Documents).
+        """
+        if not request.client and isinstance(client_id, str) and "\x00" not in client_id:
+            found = _client_by_id(client_id)
+            if found is not None:
+                request.client = cimd.refresh_if_stale(found, request=request)
+        loaded: Client | None = super()._load_application(client_id, request)
+        return loaded
 
     # --- authorization endpoint -------------------------------------------------------------
 
@@ -136,19 +169,22 @@ class BibloginOAuth2Validator(OAuth2Validator):
                 request=request,
             )
         resource = getattr(request, "resource", [])  # RFC 8707
-        grant: AuthorizationCode = AuthorizationCode.objects.create(
-            application=request.client,
-            user=request.user,
-            code=code["code"],
-            expires=expires,
-            redirect_uri=request.redirect_uri,
-            scope=" ".join(request.scopes),
-            code_challenge=request.code_challenge or "",
-            code_challenge_method=request.code_challenge_method or "",
-            nonce=request.nonce or "",
-            claims=json.dumps(request.claims or {}),
-            resource=resource,
-            authentication_id=getattr(request, "authentication_id", None),
+        # One plain INSERT (the ORM's save cost ~0.5 ms of CPU; issue 14).
+        grant: AuthorizationCode = _CODE_ROWS.insert(
+            AuthorizationCode(
+                application=request.client,
+                user=request.user,
+                code=code["code"],
+                expires=expires,
+                redirect_uri=request.redirect_uri,
+                scope=" ".join(request.scopes),
+                code_challenge=request.code_challenge or "",
+                code_challenge_method=request.code_challenge_method or "",
+                nonce=request.nonce or "",
+                claims=json.dumps(request.claims or {}),
+                resource=resource,
+                authentication_id=getattr(request, "authentication_id", None),
+            )
         )
         return grant
 

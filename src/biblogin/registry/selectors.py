@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Prefetch, Q, When
 
 from biblogin.common.agency_ids import agency_id_clean, branch_id_clean, is_branch_id
+from biblogin.common.plain_rows import Rows
 from biblogin.registry.models import (
     Agency,
     AgencyStatus,
@@ -52,6 +53,9 @@ _ALL_ID_TYPES = {*_ID_PARAMETER_TYPES, OrderUserParameterType.USER_ID}
 # Temporarily closed branches are included (shown with their reason); ordering needs an open one.
 _PICKUP_BRANCHES = Q(pickup_allowed=True, agency__status__in=_VISIBLE_STATUSES)
 
+# Plain reads of an agency, converted as the ORM converts them (biblogin.common.plain_rows).
+_AGENCY_ROWS = Rows(Agency, "g")
+
 _STOPS_IN_ORDER = Prefetch("mobile_stops", queryset=MobileStop.objects.order_by("position", "id"))
 
 
@@ -61,13 +65,14 @@ def agency_get(*, agency_id: str) -> Agency | None:
     if cleaned is None:
         return None
     # Plain SQL: the authorize request asks this for every login (issue 14, item 4).
-    quote = connection.ops.quote_name
-    rows = Agency.objects.raw(
-        f"SELECT g.* FROM {quote(Agency._meta.db_table)} g "  # noqa: S608
-        f"WHERE g.agency_id = %s AND g.status IN (%s, %s)",
-        [cleaned, *(str(s) for s in _VISIBLE_STATUSES)],
-    )
-    return next(iter(rows), None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_AGENCY_ROWS.columns()} FROM {_AGENCY_ROWS.table()} "  # noqa: S608
+            "WHERE g.agency_id = %s AND g.status IN (%s, %s)",
+            [cleaned, *(str(s) for s in _VISIBLE_STATUSES)],
+        )
+        row = cursor.fetchone()
+    return _AGENCY_ROWS.build(row) if row is not None else None
 
 
 def agency_get_any_status(*, agency_id: str) -> Agency | None:
@@ -362,17 +367,19 @@ def agency_get_with_licence(
     licences = Agency.borrower_check_services.through
     requester: Any = licences._meta.get_field("servicerequester").related_model
     quote = connection.ops.quote_name
-    rows = Agency.objects.raw(
-        f"SELECT g.*, EXISTS (SELECT 1 FROM {quote(licences._meta.db_table)} l "  # noqa: S608
-        f"JOIN {quote(requester._meta.db_table)} r ON r.id = l.servicerequester_id "
-        f"WHERE l.agency_id = g.id AND r.name = %s) AS licensed_for_requester "
-        f"FROM {quote(Agency._meta.db_table)} g WHERE g.agency_id = %s AND g.status IN (%s, %s)",
-        [service_requester, cleaned, *(str(s) for s in _VISIBLE_STATUSES)],
-    )
-    agency = next(iter(rows), None)
-    if agency is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_AGENCY_ROWS.columns()}, EXISTS (SELECT 1 "  # noqa: S608
+            f"FROM {quote(licences._meta.db_table)} l "
+            f"JOIN {quote(requester._meta.db_table)} r ON r.id = l.servicerequester_id "
+            f"WHERE l.agency_id = g.id AND r.name = %s) "
+            f"FROM {_AGENCY_ROWS.table()} WHERE g.agency_id = %s AND g.status IN (%s, %s)",
+            [service_requester, cleaned, *(str(s) for s in _VISIBLE_STATUSES)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None, False
-    return agency, bool(getattr(agency, "licensed_for_requester", False))
+    return _AGENCY_ROWS.build(row[:-1]), bool(row[-1])
 
 
 def agency_user_id_kinds(*, agency: Agency) -> list[str]:
