@@ -152,9 +152,12 @@ class BufferedWSGI:
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
             return 413, _TEXT, b"Request body too large.\n"
         try:
-            body = await asyncio.wait_for(
-                read_body(protocol, limit=MAX_BODY_BYTES), timeout=BODY_TIMEOUT_SECONDS
-            )
+            if declared in (None, "0") and scope.headers.get("transfer-encoding") is None:
+                body = b""  # HTTP/1.1 without a length or chunks: no body to wait for
+            else:
+                # A deadline on this task, not a task of its own (as wait_for would make).
+                async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+                    body = await read_body(protocol, limit=MAX_BODY_BYTES)
         except BodyTooLarge:
             return 413, _TEXT, b"Request body too large.\n"
         except TimeoutError:

@@ -359,12 +359,9 @@ def userinfo_answer(request: UserinfoRequest) -> Answer | None:
         return invalid
     if token.client is None:
         return None  # a token without a client: DOT's rules
-    family = store.family_login_of_access_token(
-        pk=token.pk, source_refresh_token_id=token.source_refresh_token_id
-    )
-    if family is None:
+    if token.grant is None:
         return invalid
-    subject, authentication = family
+    subject, authentication = token.grant
     claims = oidc_claims.claims_for(
         authentication=authentication,
         client=token.client.as_client(),

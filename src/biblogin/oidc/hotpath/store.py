@@ -397,17 +397,38 @@ class AccessRow:
     resource: list[str]
     source_refresh_token_id: int | None
     client: ClientRow | None
+    # (subject, login with identity) of the grant, as ``token_family_for_access_token`` finds it.
+    grant: tuple[str, Authentication] | None
+
+
+# The grant of an access token: the family of the refresh token issued with it, or of the one
+# it was refreshed from; the oldest family if several (as the ORM's look-up orders them).
+_GRANT_OF_ACCESS = (
+    f"(SELECT f2.id FROM {_FAMILY} f2 WHERE f2.token_family IN "
+    f"(SELECT rt.token_family FROM {_RT} rt "
+    f"WHERE rt.access_token_id = at.id OR rt.id = at.source_refresh_token_id) "
+    f"ORDER BY f2.id LIMIT 1)"
+)
+_ACCESS_COLUMNS = (
+    "at.id, at.user_id, at.application_id, at.expires, at.scope, at.resource, "
+    "at.source_refresh_token_id, c.client_id, c.client_type, c.is_active, c.allowed_claims, "
+    "f.subject"
+)
+_ACCESS_SQL = (
+    f"SELECT {_ACCESS_COLUMNS}, {_LOGIN_COLUMNS} FROM {_AT} at "
+    f"LEFT JOIN {_CLIENT} c ON c.id = at.application_id "
+    f"LEFT JOIN {_FAMILY} f ON f.id = {_GRANT_OF_ACCESS} "
+    f"LEFT JOIN {_AUTH} a ON a.id = f.authentication_id "
+    f"LEFT JOIN {_IDENTITY} i ON i.id = a.identity_id "
+    f"WHERE at.token_checksum = %s"
+)
+_ACCESS_WIDTH = 12
 
 
 def access_token_get(checksum: str) -> AccessRow | None:
+    """The access token with its client and its grant's login, in one statement (userinfo)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT at.id, at.user_id, at.application_id, at.expires, at.scope, at.resource, "
-            f"at.source_refresh_token_id, c.client_id, c.client_type, c.is_active, "
-            f"c.allowed_claims FROM {_AT} at LEFT JOIN {_CLIENT} c ON c.id = at.application_id "
-            f"WHERE at.token_checksum = %s",
-            [checksum],
-        )
+        cursor.execute(_ACCESS_SQL, [checksum])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -423,6 +444,13 @@ def access_token_get(checksum: str) -> AccessRow | None:
             is_active=bool(row[9]),
             allowed_claims=claims if isinstance(claims, list) else [],
         )
+    login = row[_ACCESS_WIDTH:]
+    # No family, or (never with the foreign keys) a family whose login is gone: no grant.
+    grant = (
+        (row[11] or "", _login(login))
+        if login[0] is not None and login[len(_AUTH_FIELDS)] is not None
+        else None
+    )
     return AccessRow(
         pk=row[0],
         user_id=row[1],
@@ -432,24 +460,8 @@ def access_token_get(checksum: str) -> AccessRow | None:
         resource=resource if isinstance(resource, list) else [],
         source_refresh_token_id=row[6],
         client=client,
+        grant=grant,
     )
-
-
-def family_login_of_access_token(
-    *, pk: int, source_refresh_token_id: int | None
-) -> tuple[str, Authentication] | None:
-    """The grant behind an access token (as ``token_family_for_access_token``), one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT f.subject, {_LOGIN_COLUMNS} FROM {_FAMILY} f "
-            f"JOIN {_AUTH} a ON a.id = f.authentication_id "
-            f"JOIN {_IDENTITY} i ON i.id = a.identity_id WHERE f.token_family IN "
-            f"(SELECT rt.token_family FROM {_RT} rt WHERE rt.access_token_id = %s OR rt.id = %s) "
-            f"ORDER BY f.id LIMIT 1",
-            [pk, source_refresh_token_id if source_refresh_token_id is not None else -1],
-        )
-        row = cursor.fetchone()
-    return (row[0] or "", _login(row[1:])) if row else None
 
 
 def _insert(table: str, columns: list[str], values: list[Any]) -> int:
