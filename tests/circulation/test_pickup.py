@@ -31,6 +31,16 @@ def test_search_finds_branches_by_name_address_and_postal_code() -> None:
     ]
 
 
+def test_search_matches_the_danish_letters_as_users_type_them() -> None:
+    """The registry's folding (biblogin.common.folding): ø = oe = o, æ = ae, å = aa = a."""
+    for query in ("Koebenhavn V", "kobenhavn v", "KØBENHAVN V"):
+        found = pickup_branches_search(query=query, own_agency_ids=[], logged_in=True)
+        assert "Vesterbro Bibliotek" in names(found), query
+    for query in ("Handelshojskolens", "handelshoejskolens"):
+        found = pickup_branches_search(query=query, own_agency_ids=[], logged_in=True)
+        assert names(found) == ["Handelshøjskolens Bibliotek"], query
+
+
 def test_own_libraries_come_first_and_an_empty_search_lists_them() -> None:
     found = pickup_branches_search(query="bibliotek", own_agency_ids=["820099"], logged_in=True)
     assert found[0].name == "Campus Syd Bibliotek" and found[0].own

@@ -6,11 +6,11 @@ are listed with their reason but cannot be chosen; a mobile library needs one of
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from biblogin.common.folding import fold_danish
 from biblogin.registry.models import Agency, AgencyType, Branch
 from biblogin.registry.selectors import branches_for_pickup, pickup_branch_get, pickup_branches_all
 
@@ -51,11 +51,6 @@ class PickupOption:
     def choosable(self) -> bool:
         """R-ORDER-1: an open pickup branch (closed ones are shown with their reason only)."""
         return not self.temporarily_closed
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _registration(agency: Agency, *, own: bool, logged_in: bool) -> Registration:
@@ -106,11 +101,11 @@ def pickup_branches_search(
     An empty query lists the user's own libraries' branches. Every word must match somewhere.
     """
     text = query.strip()[:_MAX_QUERY] if isinstance(query, str) else ""
-    words = [w for w in _fold(text).split() if w]
+    words = [w for w in fold_danish(text).split() if w]
     rows = pickup_branches_all() if words else branches_for_pickup(agency_ids=list(own_agency_ids))
     found: list[PickupOption] = []
     for branch in rows:
-        haystack = _fold(
+        haystack = fold_danish(
             " ".join(
                 (
                     branch.name,
@@ -124,7 +119,7 @@ def pickup_branches_search(
         )
         if all(word in haystack for word in words):
             found.append(pickup_option(branch, own_agency_ids=own_agency_ids, logged_in=logged_in))
-    found.sort(key=lambda o: (not o.own, o.temporarily_closed, _fold(o.name), o.branch_id))
+    found.sort(key=lambda o: (not o.own, o.temporarily_closed, fold_danish(o.name), o.branch_id))
     return found[:MAX_RESULTS]
 
 
