@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from biblogin.integrations.library_systems import fanout
 from biblogin.integrations.library_systems.fanout import InlineExecutor, fan_out
 from biblogin.integrations.library_systems.protocol import (
     BorrowerNotFound,
@@ -116,3 +117,46 @@ def test_nonsense_limits_give_errors_not_hangs(bad: float) -> None:
 
 def test_no_calls_no_results() -> None:
     assert fan_out({}, timeout=1, deadline=1) == {}
+
+
+def test_a_hung_library_takes_at_most_its_share_of_the_pool_so_the_others_still_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R-BC-6, R-PORTAL-13: a hung library's calls outlive each page's deadline and keep their
+    threads; beyond its share of the pool its calls get an error at once, not a thread, so the
+    other libraries' calls are not queued behind them."""
+    monkeypatch.setattr(fanout, "KEY_SHARE", 2)
+    release = threading.Event()
+
+    def hung(timeout: float) -> str:
+        release.wait(30)
+        return "late"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        try:
+            pages = [fan_out({"715700": hung}, timeout=30, deadline=0.05, executor=pool)]
+            pages += [fan_out({"715700": hung}, timeout=30, deadline=0.05, executor=pool)]
+            # Its share is taken: the next pages' calls to it are refused without a thread.
+            for _ in range(3):
+                pages.append(fan_out({"715700": hung}, timeout=30, deadline=5, executor=pool))
+            errors = [type(page["715700"].error) for page in pages]
+            assert errors == [LibrarySystemTimeout] * 2 + [LibrarySystemUnavailable] * 3
+            # Another library's call finds a free thread (without the share: all 4 hung).
+            other = fan_out(
+                {"710100": _answers_after(0, "kbh")}, timeout=5, deadline=5, executor=pool
+            )
+            assert other["710100"].value == "kbh"
+            release.set()
+            # The ended calls give their share back.
+            ends = time.monotonic() + 10
+            again = fan_out(
+                {"715700": _answers_after(0, "ok")}, timeout=5, deadline=5, executor=pool
+            )
+            while not again["715700"].ok and time.monotonic() < ends:
+                time.sleep(0.02)
+                again = fan_out(
+                    {"715700": _answers_after(0, "ok")}, timeout=5, deadline=5, executor=pool
+                )
+            assert again["715700"].value == "ok"
+        finally:
+            release.set()

@@ -5,6 +5,10 @@ per-library timeout (handed to the call, which passes it to its library system) 
 deadline for all of them. A library that fails, refuses or has not answered by the deadline gets
 an error result; the others keep their values.
 
+No library takes more than ``KEY_SHARE`` of a pool's threads: a hung library's calls hold their
+threads past the fan-out's deadline (until their own timeout), and enough of them would leave
+every other library's calls queued behind them. Its calls beyond the share get an error at once.
+
 The executor is a parameter: the process's shared thread pool by default, ``InlineExecutor`` in
 tests that want the calls one after the other in the test's own thread (and its database
 transaction); the setting ``LIBRARY_FANOUT_INLINE`` makes that the default (tests only).
@@ -13,10 +17,13 @@ transaction); the setting ``LIBRARY_FANOUT_INLINE`` makes that the default (test
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import math
 import threading
 import time
+import weakref
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -24,7 +31,10 @@ from typing import Generic, TypeVar
 from django.conf import settings
 from django.db import close_old_connections
 
-from biblogin.integrations.library_systems.protocol import LibrarySystemTimeout
+from biblogin.integrations.library_systems.protocol import (
+    LibrarySystemTimeout,
+    LibrarySystemUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +43,8 @@ T = TypeVar("T")
 # Threads shared by every fan-out of the process: enough for a profile's libraries of a few
 # requests at once; a fan-out never waits past its deadline for a free one.
 POOL_THREADS = 32
+# One key's (library's) calls queued or running in one pool, at most: a quarter of the threads.
+KEY_SHARE = POOL_THREADS // 4
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,29 @@ def shared_executor() -> concurrent.futures.Executor:
         return _pool
 
 
+_running: weakref.WeakKeyDictionary[concurrent.futures.Executor, Counter[str]] = (
+    weakref.WeakKeyDictionary()
+)
+_running_lock = threading.Lock()
+
+
+def _share_taken(pool: concurrent.futures.Executor, key: str) -> bool:
+    """Count one more call of ``key`` in ``pool``; False when its share is used up."""
+    with _running_lock:
+        running = _running.setdefault(pool, Counter())
+        if running[key] >= KEY_SHARE:
+            return False
+        running[key] += 1
+        return True
+
+
+def _share_given_back(pool: concurrent.futures.Executor, key: str, _done: object) -> None:
+    with _running_lock:
+        running = _running.get(pool)
+        if running is not None:
+            running[key] -= 1
+
+
 def _in_worker(call: Callable[[float], T], timeout: float, inline: bool) -> tuple[T, float]:
     started = time.monotonic()
     try:
@@ -109,12 +144,22 @@ def fan_out(
     inline = isinstance(pool, InlineExecutor)
     ends = time.monotonic() + deadline
     futures: dict[concurrent.futures.Future[tuple[T, float]], str] = {}
+    results: dict[str, FanoutResult[T]] = {}
     for key, call in calls.items():
+        if not inline and not _share_taken(pool, key):
+            logger.warning("library fan-out: %s has %d calls in the pool already", key, KEY_SHARE)
+            results[key] = FanoutResult(
+                key=key, error=LibrarySystemUnavailable(f"{key}: too many calls still running")
+            )
+            continue
         # Inline, each call gets what is left of the deadline, not the whole of it.
         left = max(0.0, ends - time.monotonic())
-        futures[pool.submit(_in_worker, call, min(timeout, left), inline)] = key
+        future = pool.submit(_in_worker, call, min(timeout, left), inline)
+        if not inline:
+            # Given back when the call ends, or is cancelled before it started.
+            future.add_done_callback(functools.partial(_share_given_back, pool, key))
+        futures[future] = key
     done, _pending = concurrent.futures.wait(futures, timeout=max(0.0, ends - time.monotonic()))
-    results: dict[str, FanoutResult[T]] = {}
     for future, key in futures.items():
         if future not in done:
             future.cancel()
