@@ -258,8 +258,14 @@ def _two_clients() -> list[Any]:
         return [pytest.param(lambda: DatabaseCache("biblogin_cache", {}), id="database-cache")]
     from django.core.cache.backends.redis import RedisCache
 
-    url = os.environ["REDIS_URL"]
-    return [pytest.param(lambda: RedisCache(url, {"KEY_PREFIX": "test-guard"}), id="redis")]
+    # The xdist worker's own Redis database (config/settings_test.py), read when the test runs:
+    # clear() is a FLUSHDB, which must not empty another worker's database.
+    def redis() -> Any:
+        from django.conf import settings
+
+        return RedisCache(settings.CACHES["default"]["LOCATION"], {"KEY_PREFIX": "test-guard"})
+
+    return [pytest.param(redis, id="redis")]
 
 
 @pytest.mark.django_db
