@@ -235,14 +235,19 @@ def contact_prefill(
 def order_contact_details(
     identity: Identity, *, agency_id: str, typed: Mapping[str, str]
 ) -> dict[str, str]:
-    """What a logged-in user's order tells the library of them (R-VIP-7): the typed contact
-    details, over what a profile has saved for the library (R-PORTAL-15); never a CPR."""
+    """What a logged-in user's order tells the library of them (R-VIP-7), never a CPR.
+
+    The contact form's values as submitted (it was prefilled with the saved ones, so a field
+    left empty is the user's choice); for the types the form does not show, what a profile
+    has saved for the library (R-PORTAL-15).
+    """
     known: dict[str, str] = {}
     if identity.is_profile and identity.guid:
         profile = profile_get(patron_guid=identity.guid)
         saved = saved_library_info_prefill(profile=profile, agency_id=agency_id) if profile else {}
-        known = {k: v for k, v in saved.items() if k in BORROWER_DATA_TYPES and v}
-    return {**known, **{k: v for k, v in typed.items() if k in BORROWER_DATA_TYPES and v}}
+        known = {k: v for k, v in saved.items() if k in BORROWER_DATA_TYPES and k not in typed}
+    typed_data = {k: v for k, v in typed.items() if k in BORROWER_DATA_TYPES}
+    return {k: v for k, v in {**known, **typed_data}.items() if v}
 
 
 def contact_keep(
