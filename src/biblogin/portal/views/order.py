@@ -8,10 +8,8 @@ JavaScript: choosing another pickup branch and removing a material are links.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import NoReverseMatch, reverse
@@ -279,7 +277,6 @@ def _submit(
         return str(_INVALID_MESSAGES.get(InvalidCode(invalid.code), _("Prøv igen."))), 400
     except OrdererRefused as refused:
         if refused.code == OrderRefusal.USER_PARAMETERS_INVALID:
-            _fields_mark(guest_form if identity is None else contact_form, refused.fields)
             return _("Ret de markerede felter."), 400
         message = refusal_message(
             refused.code, library=agency.name, attempts_left=refused.attempts_left
@@ -298,16 +295,6 @@ def _submit(
     return HttpResponseRedirect(
         reverse("portal:order-receipt", args=[result.order.public_id]), status=303
     )
-
-
-def _fields_mark(form: forms.Form | None, fields: Mapping[str, str]) -> None:
-    """R-ORDER-4: each field the order rules refused is marked on the form the user sees."""
-    if form is None:
-        return
-    for name, code in fields.items():
-        field = form.fields.get(name)
-        if field is not None and name not in form.errors:
-            form.add_error(name, field.error_messages.get(code) or _("Ret de markerede felter."))
 
 
 def _contact_keep(
