@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
-from biblogin.circulation.models import LastPickup, Order, OrderHistoryConsent
+from biblogin.circulation.models import LastPickup, Order, OrderHistoryConsent, OrderState
 
 HISTORY_DAYS = 30
 
@@ -90,9 +90,12 @@ def order_history_cleanup(*, now: dt.datetime | None = None) -> int:
     """Delete every order older than 30 days whose profile has not consented (R-PORTAL-18).
 
     Orders of guests and session users are records only, not history: they go after 30
-    days too.
+    days too. A kept order never left unfinished keeps no borrower data either (R-VIP-7).
     """
     consenting = OrderHistoryConsent.objects.values("patron_guid")
+    Order.objects.filter(created_at__lt=_cutoff(now), state=OrderState.PLACING).update(
+        borrower_data={}
+    )
     old = Order.objects.filter(created_at__lt=_cutoff(now)).exclude(patron_guid__in=consenting)
     count = old.count()
     if count:

@@ -66,6 +66,10 @@ class Order(models.Model):
     borrower_ref = models.CharField(max_length=100, blank=True, editable=False)
     # R-ORDER-6: where a digital article copy is sent.
     email = models.EmailField(blank=True)
+    # R-VIP-7: the borrower data the pickup library asks orders to carry, by parameter type, kept
+    # only while the order is being placed (a retry sends the same) and emptied once every line
+    # has the library's answer. Never an ID: the borrower is named by ``borrower_ref``.
+    borrower_data = models.JSONField(default=dict, blank=True, editable=False)
     state = models.CharField(max_length=16, choices=OrderState.choices, default=OrderState.PLACING)
     # How many times the library calls were started; a retry claims the next attempt atomically.
     attempts = models.PositiveIntegerField(default=0)

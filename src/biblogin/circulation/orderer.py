@@ -30,7 +30,12 @@ from biblogin.borrowercheck.throttling import (
 )
 from biblogin.circulation.models import OrdererKind
 from biblogin.common.cpr import normalise_cpr
-from biblogin.integrations.library_systems.protocol import BorrowerNotFound, LibrarySystemError
+from biblogin.integrations.library_systems.protocol import (
+    BORROWER_DATA_MAX_LENGTH,
+    BORROWER_DATA_TYPES,
+    BorrowerNotFound,
+    LibrarySystemError,
+)
 from biblogin.integrations.library_systems.selectors import library_system_for
 from biblogin.patrons.models import AccountIdType
 from biblogin.patrons.selectors import accounts_for_patron, patron_get_by_guid
@@ -38,7 +43,6 @@ from biblogin.registry.models import Agency, AgencyType
 from biblogin.registry.selectors import agency_order_user_parameters, agency_user_id_kinds
 
 SERVICE_REQUESTER: str = getattr(settings, "PORTAL_SERVICE_REQUESTER", "bibliotek.dk")
-_MAX_VALUE = 300
 
 
 class OrderRefusal(StrEnum):
@@ -93,6 +97,8 @@ class Orderer:
     login_agency_id: str = ""
     login_user_id: str = field(default="", repr=False)
     guest_details: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # A logged-in user's contact details for the pickup library, by VIP type (R-PORTAL-15).
+    contact_details: Mapping[str, str] = field(default_factory=dict, repr=False)
     email: str = ""
     ip: str = ""
 
@@ -120,32 +126,79 @@ def pin_required(*, orderer: Orderer, agency: Agency) -> bool:
     return False
 
 
+def _value_error(kind: str, value: str) -> str | None:
+    """R-ORDER-4: the error code of one typed user parameter value, None when well-formed."""
+    if len(value) > BORROWER_DATA_MAX_LENGTH or "\x00" in value:
+        return "invalid"
+    if kind == "userMail":
+        try:
+            validate_email(value)
+        except ValidationError:
+            return "invalid"
+    elif kind == "cpr" and normalise_cpr(value) is None:
+        return "invalid"
+    elif kind == "userDateOfBirth":
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "invalid"
+    return None
+
+
+def _typed(details: Mapping[str, str], kind: str) -> str:
+    raw = details.get(kind, "")
+    return raw.strip() if isinstance(raw, str) else ""
+
+
 def guest_details_errors(*, agency: Agency, details: Mapping[str, str]) -> dict[str, str]:
     """R-ORDER-4: every required user parameter present and well-formed; field → error code."""
     errors: dict[str, str] = {}
     for parameter in agency_order_user_parameters(agency=agency):
-        raw = details.get(parameter.type, "")
-        value = raw.strip() if isinstance(raw, str) else ""
-        if len(value) > _MAX_VALUE or "\x00" in value:
-            errors[parameter.type] = "invalid"
-            continue
+        value = _typed(details, parameter.type)
         if not value:
             if parameter.required:
                 errors[parameter.type] = "required"
-            continue
-        if parameter.type == "userMail":
-            try:
-                validate_email(value)
-            except ValidationError:
-                errors[parameter.type] = "invalid"
-        elif parameter.type == "cpr" and normalise_cpr(value) is None:
-            errors[parameter.type] = "invalid"
-        elif parameter.type == "userDateOfBirth":
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                errors[parameter.type] = "invalid"
+        elif (error := _value_error(parameter.type, value)) is not None:
+            errors[parameter.type] = error
     return errors
+
+
+def contact_details_errors(*, details: Mapping[str, str]) -> dict[str, str]:
+    """A logged-in user's typed contact details: none required, each well-formed (R-VIP-7)."""
+    errors: dict[str, str] = {}
+    for kind in details:
+        value = _typed(details, kind)
+        if value and (error := _value_error(kind, value)) is not None:
+            errors[kind] = error
+    return errors
+
+
+def borrower_data_for(
+    *, orderer: Orderer, agency: Agency, verified: VerifiedOrderer
+) -> dict[str, str]:
+    """The borrower data the order carries to the library: exactly what it asks for (R-VIP-7).
+
+    The library's user parameters other than its ID field (the ID, a CPR too, is already the
+    borrower the order is placed for: ``borrower_ref``). A guest's values are the order
+    form's; a logged-in user's are the typed contact details (over a profile's saved ones,
+    R-PORTAL-15), else what the library itself knows of them. Nothing empty is sent.
+    """
+    known = {"userName": verified.name, "userMail": orderer.email or verified.email}
+    data: dict[str, str] = {}
+    for parameter in agency_order_user_parameters(agency=agency):
+        if parameter.is_id_field or parameter.type not in BORROWER_DATA_TYPES:
+            continue
+        if orderer.kind == OrdererKind.GUEST:
+            value = _typed(orderer.guest_details, parameter.type)
+        else:
+            value = (
+                _typed(orderer.contact_details, parameter.type)
+                or known.get(parameter.type, "").strip()
+            )
+        # What the library itself returned is not checked by a form: it goes only if it fits.
+        if value and len(value) <= BORROWER_DATA_MAX_LENGTH and "\x00" not in value:
+            data[parameter.type] = value
+    return data
 
 
 def guest_user_id(*, agency: Agency, details: Mapping[str, str]) -> str:
@@ -245,6 +298,9 @@ def orderer_verify(*, orderer: Orderer, agency: Agency, pin: str = "") -> Verifi
     pin = pin if isinstance(pin, str) else ""
     if orderer.kind == OrdererKind.GUEST:
         return _guest_verify(orderer=orderer, agency=agency, pin=pin)
+    errors = contact_details_errors(details=orderer.contact_details)
+    if errors:
+        raise OrdererRefused(OrderRefusal.USER_PARAMETERS_INVALID, fields=errors)
     if orderer.kind == OrdererKind.SESSION:
         if orderer.login_agency_id != agency.agency_id or not orderer.login_user_id:
             raise OrdererRefused(OrderRefusal.NOT_REGISTERED)

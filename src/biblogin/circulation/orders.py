@@ -46,6 +46,7 @@ from biblogin.circulation.orderer import (
     Orderer,
     OrdererRefused,
     VerifiedOrderer,
+    borrower_data_for,
     orderer_verify,
 )
 from biblogin.common.cpr_crypto import keyed_hash
@@ -199,6 +200,7 @@ def order_submit(
             key=key,
             orderer=orderer,
             verified=verified,
+            borrower_data=borrower_data_for(orderer=orderer, agency=agency, verified=verified),
             branch=branch,
             mobile_stop=mobile_stop if branch.is_mobile else "",
             materials=materials,
@@ -219,6 +221,7 @@ def _order_record(
     key: str,
     orderer: Orderer,
     verified: VerifiedOrderer,
+    borrower_data: dict[str, str],
     branch: Branch,
     mobile_stop: str,
     materials: Sequence[MaterialRequest],
@@ -235,6 +238,7 @@ def _order_record(
             mobile_stop=mobile_stop[:200],
             borrower_ref=verified.borrower_ref[:100],
             email=(orderer.email or verified.email)[:254],
+            borrower_data=borrower_data,
             attempts=1,
             attempt_started_at=timezone.now(),
         )
@@ -293,6 +297,7 @@ def _request(
                 material_ids=[line.material_id],
                 pickup_branch_id=order.pickup_branch_id,
                 timeout=timeout,
+                borrower_data=order.borrower_data,
             )
         except LibrarySystemTimeout:
             if attempt == 2:
@@ -339,10 +344,12 @@ def _lines_place(*, order: Order) -> None:
                 }
         OrderLine.objects.filter(pk=line.pk).update(**updates)
     still_open = OrderLine.objects.filter(order=order, outcome__in=_OPEN).exists()
+    done: dict[str, Any] = {} if still_open else {"borrower_data": {}}  # R-VIP-7: kept no longer
     Order.objects.filter(pk=order.pk).update(
         state=OrderState.PLACING if still_open else OrderState.COMPLETED,
         attempt_started_at=None,
         updated_at=timezone.now(),
+        **done,
     )
     if (
         order.patron_guid

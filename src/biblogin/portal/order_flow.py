@@ -26,6 +26,7 @@ from biblogin.circulation.models import OrdererKind
 from biblogin.circulation.orderer import Orderer, OrderRefusal
 from biblogin.circulation.rights import access_rights_for
 from biblogin.circulation.users import CirculationUser
+from biblogin.integrations.library_systems.protocol import BORROWER_DATA_TYPES
 from biblogin.patrons.selectors import patron_get_by_guid, patron_home_municipality
 from biblogin.portal.identity import Identity, seal, unseal
 from biblogin.portal.selectors import profile_accounts
@@ -83,8 +84,9 @@ def orderer_for(
 ) -> Orderer:
     """Return who orders: a guest, a session user (R-PORTAL-3) or a profile user (R-PORTAL-2).
 
-    ``details``: a guest's user parameters, or a logged-in user's contact details; the typed
-    e-mail goes on the order (else the library's own, from the borrower check).
+    ``details``: a guest's user parameters, or a logged-in user's contact details
+    (``order_contact_details``); the e-mail goes on the order (else the library's own, from
+    the borrower check), and the library gets what it asks for of them (R-VIP-7).
     """
     ip = client_ip(request)
     email = str(details.get(OrderUserParameterType.MAIL.value, "") or "")
@@ -101,6 +103,7 @@ def orderer_for(
             kind=OrdererKind.PROFILE,
             owner=f"profile:{identity.guid}",
             patron_guid=identity.guid,
+            contact_details=dict(details),
             email=email,
             ip=ip,
         )
@@ -109,6 +112,7 @@ def orderer_for(
         owner=f"session:{identity.sub}",
         login_agency_id=identity.agency_id,
         login_user_id=identity.user_id,
+        contact_details=dict(details),
         email=email,
         ip=ip,
     )
@@ -226,6 +230,24 @@ def contact_prefill(
         return {k: v for k, v in saved.items() if k in CONTACT_TYPES}, False
     remembered = _sealed_by_library(request, CONTACT_DETAILS_KEY).get(agency_id, {})
     return {k: v for k, v in remembered.items() if k in CONTACT_TYPES}, bool(remembered)
+
+
+def order_contact_details(
+    identity: Identity, *, agency_id: str, typed: Mapping[str, str]
+) -> dict[str, str]:
+    """What a logged-in user's order tells the library of them (R-VIP-7), never a CPR.
+
+    The contact form's values as submitted (it was prefilled with the saved ones, so a field
+    left empty is the user's choice); for the types the form does not show, what a profile
+    has saved for the library (R-PORTAL-15).
+    """
+    known: dict[str, str] = {}
+    if identity.is_profile and identity.guid:
+        profile = profile_get(patron_guid=identity.guid)
+        saved = saved_library_info_prefill(profile=profile, agency_id=agency_id) if profile else {}
+        known = {k: v for k, v in saved.items() if k in BORROWER_DATA_TYPES and k not in typed}
+    typed_data = {k: v for k, v in typed.items() if k in BORROWER_DATA_TYPES}
+    return {k: v for k, v in {**known, **typed_data}.items() if v}
 
 
 def contact_keep(

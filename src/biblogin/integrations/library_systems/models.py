@@ -197,6 +197,8 @@ class SimRequest(models.Model):
     request_id = models.CharField(_("reserverings-id"), max_length=32)
     material_id = models.CharField(_("materiale-id"), max_length=100)
     queue_position = models.PositiveIntegerField(_("nummer i køen"), null=True, blank=True)
+    # R-VIP-7: the borrower data the order carried, by user parameter type.
+    borrower_data = models.JSONField(_("lånerdata"), default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

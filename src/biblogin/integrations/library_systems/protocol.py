@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 # An idempotency key: what a caller sends so that a retried request is not placed twice.
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
+# R-VIP-7: the borrower data a request may carry, by the library's user parameter types (the
+# ID types are not among them: the borrower is named by ``borrower_ref``).
+BORROWER_DATA_TYPES = frozenset(
+    {"userName", "userAddress", "userTelephone", "userDateOfBirth", "userMail"}
+)
+BORROWER_DATA_MAX_LENGTH = 300
 
 
 class LibrarySystemError(Exception):
@@ -166,8 +172,13 @@ class Circulation(Protocol):
         material_ids: Sequence[str],
         pickup_branch_id: str,
         timeout: float,
+        borrower_data: Mapping[str, str] | None = None,
     ) -> RequestReceipt:
         """Place ONE request satisfied by any of ``material_ids`` (e.g. any edition of a work).
+
+        ``borrower_data``: the borrower details the library asks orders to carry (R-VIP-7),
+        by type (``BORROWER_DATA_TYPES``); a library refuses a malformed value as
+        ``INVALID_REQUEST``.
 
         Idempotent per ``idempotency_key`` (R-ORDER-5): the same key again, also after a timeout
         whose answer was lost, returns the same receipt and never places a second request.

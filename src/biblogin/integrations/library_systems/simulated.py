@@ -12,7 +12,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -33,6 +33,8 @@ from biblogin.integrations.library_systems.models import (
 )
 from biblogin.integrations.library_systems.pins import pin_verify
 from biblogin.integrations.library_systems.protocol import (
+    BORROWER_DATA_MAX_LENGTH,
+    BORROWER_DATA_TYPES,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     Borrower,
     BorrowerNotFound,
@@ -103,6 +105,25 @@ def _as_reservation(reservation: SimReservation) -> Reservation:
 def _unusable(value: object) -> bool:
     # PostgreSQL refuses NUL in text: such a value can match nothing, so it never reaches a query.
     return not isinstance(value, str) or not value or len(value) > 254 or "\x00" in value
+
+
+def _borrower_data_clean(value: object) -> dict[str, str] | None:
+    """The request's borrower data (R-VIP-7) as the library keeps it; None if malformed."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        return None
+    data: dict[str, str] = {}
+    for kind, text in value.items():
+        if (
+            kind not in BORROWER_DATA_TYPES
+            or not isinstance(text, str)
+            or len(text) > BORROWER_DATA_MAX_LENGTH
+            or "\x00" in text
+        ):
+            return None
+        data[kind] = text
+    return data
 
 
 def _pk(value: str) -> int | None:
@@ -363,16 +384,21 @@ class SimulatedLibrarySystem:
         material_ids: Sequence[str],
         pickup_branch_id: str,
         timeout: float,
+        borrower_data: Mapping[str, str] | None = None,
     ) -> RequestReceipt:
         """Reserve one of the materials (the shortest queue): the borrower joins its end.
 
         Idempotent per key (R-ORDER-5): a key already used returns its receipt, and two calls
-        with one key at once place one reservation (the unique key decides).
+        with one key at once place one reservation (the unique key decides). The borrower data
+        (R-VIP-7) is kept with the request, as a library keeps what an order told it.
         """
         self._cross_the_wire(timeout)
         key = idempotency_key if isinstance(idempotency_key, str) else ""
         if _unusable(key) or not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
             raise RequestRefused(RefusalReason.INVALID_REQUEST, "idempotency key")
+        data = _borrower_data_clean(borrower_data)
+        if data is None:
+            raise RequestRefused(RefusalReason.INVALID_REQUEST, "borrower data")
         done = self._request_done(key)
         if done is not None:
             return done
@@ -382,6 +408,7 @@ class SimulatedLibrarySystem:
                 key=key,
                 material_ids=material_ids,
                 pickup_branch_id=pickup_branch_id,
+                borrower_data=data,
             )
         except IntegrityError:
             # Another call with this key won the race; its reservation is the one.
@@ -403,7 +430,13 @@ class SimulatedLibrarySystem:
         )
 
     def _request_place(
-        self, *, borrower_ref: str, key: str, material_ids: Sequence[str], pickup_branch_id: str
+        self,
+        *,
+        borrower_ref: str,
+        key: str,
+        material_ids: Sequence[str],
+        pickup_branch_id: str,
+        borrower_data: dict[str, str],
     ) -> RequestReceipt:
         wanted = list(
             dict.fromkeys(m.strip() for m in material_ids if isinstance(m, str) and m.strip())
@@ -443,6 +476,7 @@ class SimulatedLibrarySystem:
                 request_id=str(reservation.pk),
                 material_id=material_id,
                 queue_position=reservation.queue_position,
+                borrower_data=borrower_data,
             )
             logger.info(
                 "simulated request placed agency=%s reservation=%s", self.agency_id, reservation.pk

@@ -46,6 +46,7 @@ from biblogin.portal.order_flow import (
     guest_details_remembered,
     last_branch_remember,
     line_reason_message,
+    order_contact_details,
     ordered_pids,
     ordered_remember,
     orderer_for,
@@ -259,6 +260,8 @@ def _submit(
         if not contact_form.is_valid():
             return "", 400  # R-PORTAL-15: a malformed value orders and saves nothing
         details = contact_form.values()
+    if identity is not None:
+        details = order_contact_details(identity, agency_id=agency.agency_id, typed=details)
     orderer = orderer_for(request, identity, details=details)
     materials = [row["m"].request for row in context["rows"] if row["m"].request is not None]
     try:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -376,8 +376,12 @@ class Sip2LibrarySystem:
         material_ids: Sequence[str],
         pickup_branch_id: str,
         timeout: float,
+        borrower_data: Mapping[str, str] | None = None,
     ) -> RequestReceipt:
         """Place one hold (15, mode ``+``) on the first material the server accepts.
+
+        ``borrower_data`` (R-VIP-7) is not sent: a SIP2 Hold has no fields for it, and the
+        patron it names is the library's own borrower, whose details the ILS already has.
 
         Idempotent per key (R-ORDER-5), though SIP2 is not: the key is recorded before the
         Hold message is sent, with the patron's holds at that moment; a retry after a lost
