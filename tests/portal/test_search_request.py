@@ -71,6 +71,14 @@ def test_any_query_string_parses_and_its_url_gives_the_same_search(
     assert saved == SearchRequest(**{**wanted.__dict__, "page": 1})
 
 
+def test_a_value_cut_at_a_space_gives_the_same_search_again() -> None:
+    """A filter value cut at its length limit right before a space survives its own URL."""
+    data = QueryDict(mutable=True)
+    data.appendlist("type", "0" * 63 + " 0")
+    wanted = search_request_parse(data)
+    assert search_request_parse(QueryDict(wanted.querystring())) == wanted
+
+
 def test_a_cover_is_stable_for_a_title_and_wraps_long_titles() -> None:
     assert cover_palette("Barndom") == cover_palette("BARNDOM")
     assert len({cover_palette(f"Titel {n}") for n in range(50)}) > 3

@@ -60,7 +60,8 @@ def _text(value: object, limit: int) -> str:
     if not isinstance(value, str):
         return ""
     text = " ".join("".join(ch for ch in value if ch.isprintable()).split())
-    return text[:limit]
+    # Cut, then strip: a cut at a space would leave one that the next parse removes.
+    return text[:limit].rstrip()
 
 
 def _values(raw: Sequence[object]) -> tuple[str, ...]:
