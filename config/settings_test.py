@@ -10,7 +10,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from config.settings import *  # noqa: F403
-from config.settings import CACHES, MIDDLEWARE, PASSWORD_HASHERS, REDIS_URL
+from config.settings import CACHES, DATABASES, MIDDLEWARE, PASSWORD_HASHERS, REDIS_URL
 
 # Django users (staff): MD5 first, so making and checking test passwords costs microseconds;
 # the production hashers stay listed, so hashes made with them still verify.
@@ -28,6 +28,13 @@ MIDDLEWARE = [
 # Simulated borrowers' PINs: still Argon2id and a real verification, at the smallest cost
 # argon2 allows (8 KiB, one pass) instead of OWASP's 19 MiB x 2 (R-BC-5 in production).
 PIN_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+# PostgreSQL: the transactional tests' flush deletes rows instead of truncating every table
+# (config/postgresql_test_backend), and a commit does not wait for its WAL to reach the disk:
+# the test database is thrown away, and durability is not what any test is about.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "config.postgresql_test_backend"
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 
 # pytest-xdist: each worker has its own test database (pytest-django adds _gw0, _gw1 …) and,
 # on Redis, its own database number (REDIS_URL's + the worker's index): the tests' cache.clear()
