@@ -187,7 +187,7 @@ class _Headers(dict[str, str]):
     pass
 
 
-def _scope(method: str, path: str) -> SimpleNamespace:
+def _request_scope(method: str, path: str) -> SimpleNamespace:
     return SimpleNamespace(
         proto="http", method=method, path=path, query_string="", server="127.0.0.1:8000",
         client="127.0.0.1:5555", http_version="1.1", scheme="http", headers=_Headers(),
@@ -209,7 +209,7 @@ def _serve(server: BufferedWSGI, requests: list[tuple[str, str]]) -> list[tuple[
             answers = []
             for method, path in requests:
                 protocol = _Protocol()
-                await server.__rsgi__(_scope(method, path), protocol)
+                await server.__rsgi__(_request_scope(method, path), protocol)
                 status, _, body = protocol.answers[0]
                 answers.append((status, body))
             return answers
