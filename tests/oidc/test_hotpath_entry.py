@@ -123,6 +123,18 @@ def test_a_remembered_client_secret_is_still_checked_and_forgets_a_new_hash():
     assert client_secret_matches(client_pk=1, provided="new-secret", stored=rotated)
 
 
+def test_token_letters_are_drawn_without_bias():
+    """Each byte below 248 (4 x 62) stands for one letter, as in oauthlib's draw; the rest are
+    dropped, so every one of the 62 letters and digits is equally likely."""
+    from biblogin.oidc.hotpath import tokens
+
+    assert len(tokens._BIASED) == 256 - 248
+    kept = [tokens._LETTER_OF[b] for b in range(248)]
+    assert [chr(c) for c in kept] == [tokens._ALPHABET[b % 62] for b in range(248)]
+    assert all(kept.count(ord(letter)) == 4 for letter in tokens._ALPHABET)
+    assert bytes(range(256)).translate(tokens._LETTER_OF, tokens._BIASED) == bytes(kept)
+
+
 def test_tokens_are_thirty_letters_and_digits_and_differ():
     tokens = {random_token() for _ in range(500)}
     assert len(tokens) == 500

@@ -8,7 +8,9 @@ granian's own WSGI mode, gave no answer in 15 s under the same load).
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -19,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from biblogin.common.server import run_wsgi, wsgi_environ
+from biblogin.common.server import BufferedWSGI, Pool, run_wsgi, wsgi_environ
 from tests.server.slow_clients import get_root, slow_clients
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -179,6 +181,86 @@ def test_the_application_runs_in_the_calling_thread_and_is_closed() -> None:
 
     assert run_wsgi(app, {}) == (201, [("X-A", "1")], b"ab")
     assert closed == [True]
+
+
+class _Headers(dict[str, str]):
+    pass
+
+
+def _request_scope(method: str, path: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        proto="http", method=method, path=path, query_string="", server="127.0.0.1:8000",
+        client="127.0.0.1:5555", http_version="1.1", scheme="http", headers=_Headers(),
+    )  # fmt: skip
+
+
+class _Protocol:
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, list[tuple[str, str]], bytes]] = []
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.answers.append((status, headers, body))
+
+
+def _serve(server: BufferedWSGI, requests: list[tuple[str, str]]) -> list[tuple[int, bytes]]:
+    async def main() -> list[tuple[int, bytes]]:
+        server.__rsgi_init__(asyncio.get_running_loop())
+        try:
+            answers = []
+            for method, path in requests:
+                protocol = _Protocol()
+                await server.__rsgi__(_request_scope(method, path), protocol)
+                status, _, body = protocol.answers[0]
+                answers.append((status, body))
+            return answers
+        finally:
+            server.__rsgi_del__(asyncio.get_running_loop())
+
+    return asyncio.run(main())
+
+
+def _thread_name_app() -> Callable[..., list[bytes]]:
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/boom/":
+            raise RuntimeError("boom")
+        start_response("200 OK", [])
+        return [threading.current_thread().name.encode()]
+
+    app.hot_routes = frozenset({("GET", "/hot/")})  # type: ignore[attr-defined]
+    return app
+
+
+def test_the_hot_routes_run_on_their_own_threads_and_the_rest_on_the_pool() -> None:
+    """Issue 14: the lean path's requests (the app's ``hot_routes``) never queue behind the
+    threads that wait on Argon2 or a library; every other request runs on the main pool."""
+    server = BufferedWSGI(load=_thread_name_app, threads=2, lean_threads=1)
+    answers = _serve(server, [("GET", "/hot/"), ("POST", "/hot/"), ("GET", "/other/")])
+    assert answers[0][0] == 200 and answers[0][1].startswith(b"biblogin_lean_")
+    assert answers[1][1].startswith(b"biblogin_") and not answers[1][1].startswith(b"biblogin_l")
+    assert answers[2][1].startswith(b"biblogin_") and not answers[2][1].startswith(b"biblogin_l")
+    # Without lean threads every request goes to the pool.
+    plain = BufferedWSGI(load=_thread_name_app, threads=1, lean_threads=0)
+    assert not _serve(plain, [("GET", "/hot/")])[0][1].startswith(b"biblogin_lean_")
+
+
+def test_an_application_error_is_a_500_and_the_pool_serves_on() -> None:
+    server = BufferedWSGI(load=_thread_name_app, threads=1, lean_threads=1)
+    answers = _serve(server, [("GET", "/boom/"), ("GET", "/hot/"), ("GET", "/other/")])
+    assert answers[0] == (500, b"Internal server error.\n")
+    assert answers[1][0] == 200 and answers[2][0] == 200
+
+
+def test_the_pool_answers_each_call_on_its_own_loop() -> None:
+    pool = Pool(2, "t")
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(pool.call(loop, lambda n=n: n * n) for n in range(20))))
+
+    try:
+        assert asyncio.run(main()) == [n * n for n in range(20)]
+    finally:
+        pool.shutdown()
 
 
 def test_the_production_server_refuses_a_hostile_charset_with_400_not_500(

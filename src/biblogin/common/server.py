@@ -19,10 +19,11 @@ import asyncio
 import io
 import logging
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 # Larger bodies are refused (413) before they are read: nothing here takes uploads.
@@ -113,23 +114,88 @@ def run_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str
     return int(status.split(" ", 1)[0]), [(str(k), str(v)) for k, v in headers], body
 
 
-class BufferedWSGI:
-    """An RSGI application that runs a WSGI application on complete requests in a thread pool."""
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
-    def __init__(self, *, load: Callable[[], WSGIApp], threads: int) -> None:
+
+class Pool:
+    """Threads that take calls from one queue; each answer goes back to its event loop.
+
+    What ``loop.run_in_executor`` does with a ThreadPoolExecutor, with less on the way: no
+    concurrent future chained to the asyncio one, one ``call_soon_threadsafe`` per call.
+    """
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def call(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        future = loop.create_future()
+        self._calls.put((loop, future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        get = self._calls.get
+        while (item := get()) is not None:
+            loop, future, fn, args = item
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                error = exc
+            loop.call_soon_threadsafe(_settle, future, result, error)
+            # No reference to the last request's answer (or error) while waiting for the next.
+            del item, future, result, error
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
+class BufferedWSGI:
+    """An RSGI application that runs a WSGI application on complete requests in a thread pool.
+
+    The application's ``hot_routes`` (method, path) pairs, the lean path's (issue 14), have
+    their own small pool (``lean_threads``): they never wait on an Argon2 verify or a library
+    call, and fewer threads taking the GIL in turns costs less per request.
+    """
+
+    def __init__(self, *, load: Callable[[], WSGIApp], threads: int, lean_threads: int = 0) -> None:
         self._load = load
         self.threads = threads
+        self.lean_threads = lean_threads
         self.app: WSGIApp | None = None
-        self.pool: ThreadPoolExecutor | None = None
+        self.pool: Pool | None = None
+        self.lean_pool: Pool | None = None
+        self.hot_routes: frozenset[tuple[str, str]] = frozenset()
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # In each worker process, before it serves: Django set-up happens here, not per request.
         self.app = self._load()
-        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="biblogin")
+        self.pool = Pool(self.threads, "biblogin")
+        if self.lean_threads > 0:
+            self.hot_routes = frozenset(getattr(self.app, "hot_routes", ()))
+            self.lean_pool = Pool(self.lean_threads, "biblogin_lean")
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        for pool in (self.pool, self.lean_pool):
+            if pool is not None:
+                pool.shutdown()
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
@@ -167,10 +233,12 @@ class BufferedWSGI:
         if declared is not None and len(body) < int(declared):
             return 400, _TEXT, b"Request body incomplete.\n"  # never run a truncated request
         environ = wsgi_environ(scope, body)
-        loop = asyncio.get_running_loop()
-        assert self.app is not None
+        assert self.app is not None and self.pool is not None
+        pool = self.pool
+        if self.lean_pool is not None and (scope.method, scope.path) in self.hot_routes:
+            pool = self.lean_pool
         try:
-            return await loop.run_in_executor(self.pool, run_wsgi, self.app, environ)
+            return await pool.call(asyncio.get_running_loop(), run_wsgi, self.app, environ)
         except Exception:
             log.exception("The application failed on %s %s", scope.method, scope.path)
             return 500, _TEXT, b"Internal server error.\n"
@@ -185,4 +253,10 @@ def _django() -> WSGIApp:
 
 
 # The target of ``biblogin serve`` (granian --interface rsgi); threads per worker process.
-application = BufferedWSGI(load=_django, threads=int(os.environ.get("BIBLOGIN_THREADS", "8")))
+application = BufferedWSGI(
+    load=_django,
+    threads=int(os.environ.get("BIBLOGIN_THREADS", "8")),
+    # Two, not one: on PostgreSQL a lean request waits on round trips, and the second thread
+    # runs meanwhile (issue 14; 0 puts the hot routes back on the main pool).
+    lean_threads=int(os.environ.get("BIBLOGIN_LEAN_THREADS", "2")),
+)

@@ -19,6 +19,9 @@ from biblogin.patrons import selectors as culr
 from biblogin.patrons.models import AccountIdType
 from biblogin.registry import selectors as registry
 
+# Every claim name once (``Claim.values`` builds a new list on each access: 6 % of a userinfo).
+_CLAIM_NAMES = tuple(Claim.values)
+
 ALWAYS = ("sub", "acr", "amr", "auth_time")
 
 
@@ -111,7 +114,7 @@ def claims_for(
     identity = authentication.identity
     granted = set(scopes)
     allowed = set(client.allowed_claims)
-    wanted = {name for name in Claim.values if name in allowed and CLAIM_SCOPE[name] in granted}
+    wanted = {name for name in _CLAIM_NAMES if name in allowed and CLAIM_SCOPE[name] in granted}
     is_mitid = identity.idp == IdentityProvider.MITID
     is_borchk = identity.idp == IdentityProvider.BORCHK
     identity_cpr = identity.cpr

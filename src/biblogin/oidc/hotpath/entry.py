@@ -321,4 +321,6 @@ def lean_entry(django_app: WSGIApp, *, request_signals: bool = True) -> WSGIApp:
         start_response(status, headers)
         return [body]
 
+    # What the server may run on threads of their own (``biblogin.common.server``).
+    application.hot_routes = frozenset({("POST", TOKEN_PATH), ("GET", USERINFO_PATH)})  # type: ignore[attr-defined]
     return application

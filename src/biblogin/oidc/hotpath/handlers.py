@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
@@ -283,6 +283,27 @@ def _issue(
             }
         )
         body["id_token"] = id_token_sign(id_token)
+    if previous is not None and connection.vendor == "postgresql":
+        # One statement, one round trip: the same rows as the statements below.
+        with transaction.atomic():
+            rotated = store.refresh_rotate_in_one(
+                previous_pk=previous.pk,
+                previous_access_id=previous.access_token_id,
+                user_id=user_id,
+                application_id=client.pk,
+                jti=jti if "openid" in scopes else None,
+                id_expires=id_expires,
+                access_checksum=checksum(access),
+                access_expires=now + dt.timedelta(seconds=access_seconds),
+                refresh_checksum=checksum(refresh),
+                token_family=previous.token_family or uuid.uuid4(),
+                scope=scope,
+                now=now,
+            )
+        if not rotated:
+            _refresh_reused(previous.token_family, client.client_id)
+            return _invalid_grant()
+        return Answer(status=200, body=body, headers=list(_NO_STORE))
     with transaction.atomic():
         if previous is not None and not store.refresh_token_rotate_out(
             pk=previous.pk, access_token_id=previous.access_token_id, now=now

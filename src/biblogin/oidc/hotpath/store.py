@@ -274,6 +274,61 @@ def refresh_token_rotate_out(*, pk: int, access_token_id: int | None, now: dt.da
     return True
 
 
+# PostgreSQL: the whole rotation of a refresh grant in one statement (one round trip instead
+# of five). Each part runs only when the conditional UPDATE revoked the presented token, so a
+# concurrent rotation that lost the race (the UPDATE waits for the row, then finds it revoked)
+# writes nothing, as with the statements one by one.
+_ROTATE_SQL = (
+    f"WITH rotated AS (UPDATE {_RT} SET revoked = %s, updated = %s, access_token_id = NULL "
+    f"WHERE id = %s AND revoked IS NULL RETURNING id), "
+    f"gone AS (DELETE FROM {_AT} WHERE id = %s AND EXISTS (SELECT 1 FROM rotated) RETURNING id), "
+    f"idt AS (INSERT INTO {_ID} (user_id, jti, application_id, expires, scope, created, updated) "
+    f"SELECT %s, %s, %s, %s, %s, %s, %s WHERE %s AND EXISTS (SELECT 1 FROM rotated) "
+    f"RETURNING id), "
+    f"acc AS (INSERT INTO {_AT} (user_id, source_refresh_token_id, token, token_checksum, "
+    f"id_token_id, application_id, expires, scope, resource, created, updated) "
+    f"SELECT %s, %s, '', %s, (SELECT id FROM idt), %s, %s, %s, '[]', %s, %s "
+    f"WHERE EXISTS (SELECT 1 FROM rotated) RETURNING id), "
+    f"ref AS (INSERT INTO {_RT} (user_id, token, token_checksum, application_id, "
+    f"access_token_id, token_family, resource, created, updated) "
+    f"SELECT %s, '', %s, %s, acc.id, %s, '[]', %s, %s FROM acc RETURNING id) "
+    f"SELECT (SELECT count(*) FROM rotated), (SELECT count(*) FROM ref)"
+)
+
+
+def refresh_rotate_in_one(
+    *,
+    previous_pk: int,
+    previous_access_id: int | None,
+    user_id: int,
+    application_id: int,
+    jti: uuid.UUID | None,
+    id_expires: dt.datetime,
+    access_checksum: str,
+    access_expires: dt.datetime,
+    refresh_checksum: str,
+    token_family: uuid.UUID,
+    scope: str,
+    now: dt.datetime,
+) -> bool:
+    """PostgreSQL only: rotate out the presented refresh token and write the new ID, access and
+    refresh tokens in one statement. False (nothing written) when it was already revoked."""
+    at = _db_when(now)
+    params = [
+        at, at, previous_pk,
+        previous_access_id,
+        user_id, _db_uuid(jti) if jti else None, application_id, _db_when(id_expires), scope,
+        at, at, jti is not None,
+        user_id, previous_pk, access_checksum, application_id, _db_when(access_expires), scope,
+        at, at,
+        user_id, refresh_checksum, application_id, _db_uuid(token_family), at, at,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_ROTATE_SQL, params)
+        rotated, inserted = cursor.fetchone()
+    return bool(rotated == 1 and inserted == 1)
+
+
 def id_token_insert(
     *, user_id: int, application_id: int, jti: uuid.UUID, expires: dt.datetime, scope: str
 ) -> int:
