@@ -160,7 +160,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One redis.Redis per pool, not per call (biblogin.common.redis_cache, issue 14).
+            "BACKEND": "biblogin.common.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("BIBLOGIN_CACHE_PREFIX", "biblogin"),
         }

@@ -256,7 +256,8 @@ def _two_clients() -> list[Any]:
     """Two clients of each shared store this run has: the database cache, and Redis if set."""
     if not os.environ.get("REDIS_URL"):
         return [pytest.param(lambda: DatabaseCache("biblogin_cache", {}), id="database-cache")]
-    from django.core.cache.backends.redis import RedisCache
+    # The project's Redis backend (one redis.Redis per pool): what the workers share through.
+    from biblogin.common.redis_cache import RedisCache
 
     # The xdist worker's own Redis database (config/settings_test.py), read when the test runs:
     # clear() is a FLUSHDB, which must not empty another worker's database.

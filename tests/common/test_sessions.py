@@ -62,7 +62,7 @@ def test_a_cycled_key_that_turns_out_taken_is_drawn_again_at_save() -> None:
     store.save()
     fresh = "y" * 32
     draws = iter([taken.session_key, fresh])
-    with mock.patch.object(sessions, "get_random_string", lambda *a: next(draws)):
+    with mock.patch.object(sessions, "session_key_new", lambda: next(draws)):
         store.cycle_key()
         store.save()
     assert store.session_key == fresh
@@ -98,7 +98,7 @@ def test_a_new_key_that_is_taken_is_drawn_again() -> None:
     taken.save()
     fresh = "z" * 32
     draws = iter([taken.session_key, fresh])
-    with mock.patch.object(sessions, "get_random_string", lambda *a: next(draws)):
+    with mock.patch.object(sessions, "session_key_new", lambda: next(draws)):
         store = SessionStore()
         store.create()
     assert store.session_key == fresh
@@ -113,3 +113,20 @@ def test_deleting_a_session_that_is_gone_is_no_error() -> None:
     store.delete(store.session_key)
     SessionStore().delete()
     assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("engine", ["biblogin.common.sessions", "biblogin.common.session_cache"])
+def test_new_session_keys_are_160_random_bits_in_djangos_key_characters(engine: str) -> None:
+    """R-SEC-1: a session key is not guessable: 40 characters from the OS's random source,
+    each a valid session-key character, within the column's width; no two alike."""
+    from importlib import import_module
+
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    store_class = import_module(engine).SessionStore
+    keys = {store_class()._get_new_session_key() for _ in range(200)}
+    assert len(keys) == 200
+    for key in keys:
+        assert len(key) == 40 == Session._meta.get_field("session_key").max_length
+        assert set(key) <= set(VALID_KEY_CHARS)
+    assert all(int(key, 16) >= 0 for key in keys)  # hex digits: 4 bits each

@@ -318,3 +318,26 @@ def test_the_library_login_page_stays_within_its_query_budget(app, django_assert
         page = app.browser.get(f"/login/bibliotek/{AGENCY}/?plan={plan}")
     assert page.status_code == 200
     assert 'name="password"' in page.content.decode()
+
+
+def test_a_pin_login_sets_last_login_with_one_update_of_that_column(app):
+    """R-LOGIN-4: the login's Django user gets ``last_login`` (as Django's own receiver gives it),
+    written by one UPDATE of that column only (issue 14: the ORM's save cost 0.5-0.7 ms)."""
+    from django.utils import timezone
+
+    _log_in(app)
+    identity = Identity.objects.select_related("user").get()
+    first = identity.user.last_login
+    assert first is not None
+    _started, plan = _login_page(app)
+    with _queries() as captured:
+        assert _post_pin(app, plan).status_code == 302
+    updates = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith("UPDATE") and '"common_user"' in q["sql"]
+    ]
+    assert len(updates) == 1, updates
+    assert '"last_login"' in updates[0] and '"password"' not in updates[0]
+    identity.user.refresh_from_db()
+    assert first <= identity.user.last_login <= timezone.now()

@@ -7,13 +7,11 @@ itself; the response's save adds it (``cache.add``: a taken key is refused, anot
 from __future__ import annotations
 
 from django.contrib.sessions.backends import cache
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
-from django.utils.crypto import get_random_string
 
-from biblogin.common.sessions import NewKeyWrittenOnce
+from biblogin.common.sessions import NewKeyWrittenOnce, session_key_new
 
 
 class SessionStore(NewKeyWrittenOnce, cache.SessionStore):
     def _get_new_session_key(self) -> str:
         # Django's asks the cache whether a random key is taken first; cache.add refuses it.
-        return get_random_string(32, VALID_KEY_CHARS)
+        return session_key_new()

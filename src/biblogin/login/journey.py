@@ -12,7 +12,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.conf import settings
@@ -166,6 +166,27 @@ class Plan:
         return self.min_acr is not None and acr_satisfies(self.min_acr, NSIS_SUBSTANTIAL)
 
 
+def _plain(value: Any) -> Any:
+    """A copy of a JSON-like value: its dicts and lists new, the rest as it is."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _as_dict(record: Plan | RecentLogin) -> dict[str, Any]:
+    """``dataclasses.asdict`` of a plan or a recent login (fields of JSON values only), without
+    its generic deep copy: asdict was 0.1-0.2 ms of CPU per call, three calls a login."""
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))
+    return {name: _plain(getattr(record, name)) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plans(session: SessionBase) -> dict[str, dict[str, Any]]:
     raw = session.get(SESSION_PLANS)
     return raw if isinstance(raw, dict) else {}
@@ -196,7 +217,7 @@ def plan_create(
         for k, v in _plans(session).items()
         if isinstance(v, dict) and now - int(v.get("created", 0)) < PLAN_TTL_SECONDS
     }
-    plans[plan.id] = asdict(plan)
+    plans[plan.id] = _as_dict(plan)
     while len(plans) > MAX_PLANS:
         oldest = min(plans, key=lambda k: int(plans[k].get("created", 0)))
         plans.pop(oldest)
@@ -238,7 +259,7 @@ def plan_answered(*, plan: Plan) -> bool:
 
 def plan_save(*, session: SessionBase, plan: Plan) -> None:
     plans = _plans(session)
-    plans[plan.id] = asdict(plan)
+    plans[plan.id] = _as_dict(plan)
     session[SESSION_PLANS] = plans
 
 
@@ -319,7 +340,7 @@ def recent_logins(*, session: SessionBase) -> list[RecentLogin]:
 def recent_login_add(*, session: SessionBase, entry: RecentLogin) -> None:
     """Remember a login, newest first; one entry per identity."""
     kept = [e for e in recent_logins(session=session) if e.u != entry.u]
-    session[SESSION_RECENT] = [asdict(e) for e in [entry, *kept][:MAX_RECENT]]
+    session[SESSION_RECENT] = [_as_dict(e) for e in [entry, *kept][:MAX_RECENT]]
 
 
 def journey_state(*, session: SessionBase) -> dict[str, Any]:

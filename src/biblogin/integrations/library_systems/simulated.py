@@ -13,7 +13,6 @@ import math
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from biblogin.common.agency_ids import is_branch_id
 from biblogin.common.cpr_crypto import cpr_hash
+from biblogin.common.plain_rows import Rows
 from biblogin.integrations.library_systems.models import (
     SimBorrower,
     SimBorrowerId,
@@ -50,6 +50,8 @@ from biblogin.integrations.library_systems.protocol import (
 )
 
 logger = logging.getLogger(__name__)
+
+_BORROWER_ROWS = Rows(SimBorrower, "b")
 
 LOAN_PERIOD_DAYS = 30
 _KIND_PRIORITY = {
@@ -201,30 +203,36 @@ class SimulatedLibrarySystem:
         # borrowers any wanted ID names (each term one look-up in the unique (agency, kind,
         # value) index, however many borrowers the agency has), one row per user ID of theirs.
         # Plain SQL: the ORM built this in 2-3 ms, SQLite runs it in 0.1 (issue 14, item 4).
-        quote = connection.ops.quote_name
-        ids_table = quote(SimBorrowerId._meta.db_table)
+        # The borrower's columns built by ``Rows`` (a raw query set's model iteration cost
+        # 0.3-0.5 ms more per login).
+        ids_table = connection.ops.quote_name(SimBorrowerId._meta.db_table)
         terms = " OR ".join(["(w.agency_id = %s AND w.kind = %s AND w.value = %s)"] * len(wanted))
         params: list[str] = []
         for kind, value in wanted:
             params.extend([self.agency_id, kind, value])
-        rows = SimBorrower.objects.raw(
-            f"SELECT b.*, i.id AS sim_id_pk, i.agency_id AS sim_id_agency, i.kind AS sim_id_kind, "  # noqa: S608
-            f"i.value AS sim_id_value FROM {ids_table} i "
-            f"JOIN {quote(SimBorrower._meta.db_table)} b ON b.id = i.borrower_id "
-            f"WHERE i.borrower_id IN (SELECT w.borrower_id FROM {ids_table} w WHERE {terms})",
-            params,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {_BORROWER_ROWS.columns()}, i.id, i.agency_id, i.kind, i.value "  # noqa: S608
+                f"FROM {ids_table} i JOIN {_BORROWER_ROWS.table()} ON b.id = i.borrower_id "
+                f"WHERE i.borrower_id IN (SELECT w.borrower_id FROM {ids_table} w WHERE {terms})",
+                params,
+            )
+            rows = cursor.fetchall()
         borrowers: dict[int, SimBorrower] = {}
         identifiers: list[SimBorrowerId] = []
+        width, pk_index = _BORROWER_ROWS.width, _BORROWER_ROWS.attnames.index("id")
         for row in rows:
-            extra: Any = row  # the identifier's columns ride on the borrower's row
-            borrower = borrowers.setdefault(row.pk, row)
+            # The identifier's columns ride on the borrower's row.
+            borrower = borrowers.get(row[pk_index])
+            if borrower is None:
+                borrower = borrowers[row[pk_index]] = _BORROWER_ROWS.build(row[:width])
+            id_pk, id_agency, id_kind, id_value = row[width:]
             identifier = SimBorrowerId(
-                id=extra.sim_id_pk,
-                system_id=extra.sim_id_agency,
+                id=id_pk,
+                system_id=id_agency,
                 borrower_id=borrower.pk,
-                kind=extra.sim_id_kind,
-                value=extra.sim_id_value,
+                kind=id_kind,
+                value=id_value,
             )
             identifier.borrower = borrower
             identifiers.append(identifier)
