@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -153,6 +154,8 @@ _COLUMNS = (
 )
 _FIELDS = _COLUMNS.split(", ")
 _Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
+_WORK, _VALUE = itemgetter(1), itemgetter(1)  # a candidate's work; a (work, value) pair's value
+_FACET_COLUMNS = (itemgetter(3), itemgetter(4), itemgetter(5))  # as FACET_KEYS
 # Per work: [best tier, shortest title, first PID, newest year, first sort title, and the
 # manifestation the hit shows: its key (smaller is better), PID, year].
 _Work = list[Any]
@@ -221,13 +224,17 @@ def _order(works: dict[int, _Work], sort: str) -> list[int]:
 
 def _facets(candidates: list[_Candidate], scale: float) -> dict[str, list[tuple[str, int]]]:
     """Works per material type, language and year among the candidates, times ``scale``."""
-    types = Counter(v for _, v in {(c[1], c[3]) for c in candidates} if v is not None)
-    languages = Counter(v for _, v in {(c[1], c[4]) for c in candidates} if v is not None)
-    years = Counter(str(v) for _, v in {(c[1], c[5]) for c in candidates} if v is not None)
-    facets = {
-        key: [(str(value), _estimate(n, scale)) for value, n in counted.items()]
-        for key, counted in (("material_type", types), ("language", languages), ("year", years))
-    }
+    works = list(map(_WORK, candidates))
+    estimates: dict[int, int] = {}  # the counts repeat (most years: a work or two)
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for key, column in zip(FACET_KEYS, _FACET_COLUMNS, strict=True):
+        # (work, value) pairs once each, then the works per value: C loops, no Python ones.
+        counted = Counter(map(_VALUE, set(zip(works, map(column, candidates), strict=True))))
+        counted.pop(None, None)
+        for n in counted.values():
+            if n not in estimates:
+                estimates[n] = _estimate(n, scale)
+        facets[key] = [(str(value), estimates[n]) for value, n in counted.items()]
     facets["year"].sort(key=lambda vn: vn[0], reverse=True)
     for key in ("material_type", "language"):
         facets[key].sort(key=lambda vn: (-vn[1], vn[0]))
@@ -269,25 +276,29 @@ def _fetch(
     strata: list[tuple[int, int]],
     limit: int,
     best: int,
+    *,
+    few: bool,
+    only: Collection[int] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum, and
-    (stratum -1) the first ``best`` title hits and the first ``best`` creator hits in the
-    ranking's order (title length, ID), all in one statement.
+    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum (or in
+    those numbered in ``only``), and (stratum -1) the first ``best`` title hits and the first
+    ``best`` creator hits in the ranking's order (title length, ID), all in one statement.
 
     Two SQL shapes for the same rows: one LIMITed query per stratum, which reads the matches
     in ID order and stops (FTS5 always; PostgreSQL for a frequent term, along the primary
     key); or one pass over all the matches numbered per stratum, for a term the back-end
-    expects in few rows (PostgreSQL: the GIN index, then the rows it points to)."""
+    expects in few rows (``few``; PostgreSQL: the GIN index, then the rows it points to). That
+    one reads every stratum, whatever ``only`` says."""
     backend = backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
     best_sql: list[tuple[str, str, str]] = []  # (FROM, WHERE, ORDER BY) per BEST_FIELDS
     best_params: list[Any] = []
-    for best_field in BEST_FIELDS:
+    for best_field in BEST_FIELDS if best else ():
         b_source, b_match, b_order, b_params = backend.best_sql(terms, best_field)
         best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
         best_params += [*b_params, *where_params, best]
-    if backend.few_matches(conn, source, match, match_params, strata[-1][1] - strata[0][0] + 1):
+    if few:
         condition = " AND ".join([match, *where])
         stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
         stratum += f" ELSE {len(strata) - 1} END"
@@ -308,19 +319,18 @@ def _fetch(
         params = [*bounds, *bounds, *match_params, *where_params, limit]
         return _rows(conn, sql, [*params, *best_params])
     condition = " AND ".join([match, *where, f"{order} BETWEEN %s AND %s"])
+    read = [j for j in range(len(strata)) if only is None or j in only]
     parts = [
         f"SELECT * FROM (SELECT {j} AS stratum, {_COLUMNS} FROM {source} WHERE {condition} "
         f"ORDER BY {order} LIMIT %s) s{j}"
-        for j in range(len(strata))
+        for j in read
     ]
     parts += [
         f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS} FROM {b_source} "
         f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
         for i, (b_source, b_condition, b_order) in enumerate(best_sql)
     ]
-    params = [
-        p for first, last in strata for p in (*match_params, *where_params, first, last, limit)
-    ]
+    params = [p for j in read for p in (*match_params, *where_params, *strata[j], limit)]
     return _rows(conn, " UNION ALL ".join(parts), [*params, *best_params])
 
 
@@ -344,29 +354,29 @@ def _bounded(
 
 def _sample(
     fetched: list[tuple[Any, ...]], strata: list[tuple[int, int]], per_stratum: int
-) -> tuple[list[_Candidate], list[_Candidate], float, bool]:
+) -> tuple[list[_Candidate], list[_Candidate], float, set[int]]:
     """(the sample's candidates, the title and creator hits, the estimated number of matches,
-    whether it is an estimate) from ``_fetch``'s rows: per stratum all its matches (exact),
-    or its first ``per_stratum`` and how far they reach."""
+    the full strata: none if exact) from ``_fetch``'s rows: per stratum all its matches, or its
+    first ``per_stratum`` and how far they reach."""
     by_stratum: dict[int, list[_Candidate]] = {}
-    width = len(_FIELDS)
-    for stratum, *row in fetched:
-        by_stratum.setdefault(int(stratum), []).append(tuple(row[:width]))
+    end = 1 + len(_FIELDS)
+    for row in fetched:
+        by_stratum.setdefault(int(row[0]), []).append(row[1:end])
     best = by_stratum.pop(-1, [])
     candidates: list[_Candidate] = []
     matches = 0.0
-    estimated = False
+    full: set[int] = set()
     for j, rows in sorted(by_stratum.items()):
         first, last = strata[j]
         rows.sort(key=lambda row: row[0])  # the one-pass shape numbers them, not orders them
         if len(rows) > per_stratum:
-            estimated = True
+            full.add(j)
             del rows[per_stratum:]
             matches += per_stratum * (last - first + 1) / (int(rows[-1][0]) - first + 1)
         else:
             matches += len(rows)
         candidates.extend(rows)
-    return candidates, best, matches, estimated
+    return candidates, best, matches, full
 
 
 def search(
@@ -393,12 +403,17 @@ def search(
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
     strata = _strata(*id_range)
     per_stratum = CANDIDATES // STRATA
-    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST)
-    candidates, best, matches, estimated = _sample(fetched, strata, per_stratum)
-    if estimated and matches <= EXACT:
-        # A mid-sized result: read it all (up to EXACT per stratum), so it is exact.
-        fetched = _fetch(conn, terms, filters, strata, EXACT + 1, BEST)
-        candidates, best, matches, estimated = _sample(fetched, strata, EXACT)
+    backend = backend_for(conn)
+    source, match, _, match_params = backend.matches_sql(terms)
+    few = backend.few_matches(conn, source, match, match_params, id_range[1] - id_range[0] + 1)
+    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST, few=few)
+    candidates, best, matches, full = _sample(fetched, strata, per_stratum)
+    if full and matches <= EXACT:
+        # A mid-sized result: its full strata read again, up to EXACT each, so it is exact.
+        again = _fetch(conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full)
+        fetched = [r for r in fetched if r[0] not in full] + [r for r in again if r[0] in full]
+        candidates, best, matches, full = _sample(fetched, strata, EXACT)
+    estimated = bool(full)
     ranked = candidates
     if estimated:
         matches = _bounded(conn, terms, filters, matches, len(candidates))
