@@ -4,8 +4,8 @@
 # - SQLite: two FTS5 tables without content, one over the title tokens and one over the
 #   creators', whose rowid is the sort key (title length << 40) | manifestation ID; triggers
 #   keep them in step with the manifestation table, as the main FTS5 table's do.
-# - PostgreSQL: a B-tree on (length(search_title), id), read in order with the field's own
-#   tsvector match as the filter, or a GIN index per field for a term rare in that field.
+# - PostgreSQL: a GIN index per field (title, creators); the field's matches are sorted by
+#   (length(search_title), id).
 
 from django.db import migrations
 
@@ -42,25 +42,18 @@ SQLITE_DROP = [
         f"DROP TABLE IF EXISTS {_table}",
     )
 ]
-# The per-field GIN indexes also give the planner each field's own term statistics (ANALYZE
-# keeps them for an index expression): the weighted match on search_vector is estimated as
-# the term's frequency anywhere, and a term frequent in the text but absent from the
-# creators led it to read the whole B-tree in order (4 s at 1M).
+# Each field's own tsvector, not search_vector's weights: a GIN index cannot tell weights
+# apart, so 'term:B' would recheck every row with the term anywhere.
 POSTGRES_BEST_TERMS = [
     "CREATE INDEX catalogue_manifestation_title_terms ON catalogue_manifestation "
     "USING GIN (to_tsvector('simple'::regconfig, search_title))",
     "CREATE INDEX catalogue_manifestation_creator_terms ON catalogue_manifestation "
     "USING GIN (to_tsvector('simple'::regconfig, search_creators))",
 ]
-POSTGRES_CREATE = [
-    "CREATE INDEX catalogue_manifestation_best ON catalogue_manifestation "
-    "(length(search_title), id)",
-    *POSTGRES_BEST_TERMS,
-]
+POSTGRES_CREATE = [*POSTGRES_BEST_TERMS]
 POSTGRES_DROP = [
     "DROP INDEX IF EXISTS catalogue_manifestation_creator_terms",
     "DROP INDEX IF EXISTS catalogue_manifestation_title_terms",
-    "DROP INDEX IF EXISTS catalogue_manifestation_best",
 ]
 
 

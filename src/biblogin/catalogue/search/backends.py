@@ -173,15 +173,18 @@ class PostgresFtsBackend:
         return [float(scan["Plan Rows"]) for scan in scans]
 
     def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]]:
-        # The field's own tsvector (migration 0004: its GIN index and statistics), not the
-        # weight in search_vector, whose selectivity the planner cannot tell from the term's.
+        # The field's own tsvector (migration 0004: a GIN index per field), not the weight in
+        # search_vector, which the GIN index cannot tell (every match would be rechecked).
         # The tokens are letters and digits only: no quoting needed in the tsquery text.
         if field not in BEST_FIELDS:  # a column name of this module's, never input
             raise ValueError(field)
         return (
             "catalogue_manifestation m",
             f"to_tsvector('simple'::regconfig, m.{field}) @@ to_tsquery('simple', %s)",
-            "length(m.search_title), m.id",  # the B-tree of migration 0004
+            # Sorted after the GIN index has found them all, never read along an index in this
+            # order: the planner cannot tell a field's term frequency, and a term frequent in
+            # the text but absent from the field read all 1M rows in order (4-8 s).
+            "length(m.search_title) + 0, m.id + 0",
             [" & ".join(terms)],
         )
 

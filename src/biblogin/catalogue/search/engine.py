@@ -20,12 +20,13 @@ IDs alone misjudged a common term by half.
 **The best hits.** The same query also fetches the first ``BEST`` title hits (every term in
 the title) and the first ``BEST`` creator hits (every term among the creators) in the
 ranking's own order within a tier, the shorter title first, then the ID: SQLite reads them
-from two FTS5 indexes whose rowid is that key, PostgreSQL along a B-tree on (title length,
-ID) (migration 0004). They are ranked with the sample but not counted in the estimates, so the
-first page of a large result holds the best hits of the whole result, not of the sample
-(first hit equal to the exact ranking's: 48 of 49 estimated bench queries at 1M, against 34 of
-47 with a sample of 200 alone; bench/RESULTS.md). The cost of a search is so bounded by
-``CANDIDATES + 2 x BEST``, not by how many manifestations match.
+from two FTS5 indexes whose rowid is that key and stops; PostgreSQL finds each field's
+matches with a GIN index per field and sorts them (migration 0004). They are ranked with the
+sample but not counted in the estimates, so the first page of a large result holds the best
+hits of the whole result, not of the sample (first hit equal to the exact ranking's: 48 of 49
+estimated bench queries at 1M, against 34 of 47 with a sample of 200 alone; bench/RESULTS.md).
+On SQLite the cost of a search is so bounded by ``CANDIDATES + 2 x BEST`` rows, not by how
+many manifestations match; on PostgreSQL the sort reads a field's matches.
 
 **Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
 rank with the same code: 4 if every term is in the title, +4 if every term is among the
