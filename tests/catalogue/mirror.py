@@ -16,11 +16,12 @@ from biblogin.catalogue.models import Holding, Manifestation, OnlineAccess, Work
 
 MODELS: tuple[type[models.Model], ...] = (Work, Manifestation, Holding, OnlineAccess)
 _initial = importlib.import_module("biblogin.catalogue.migrations.0001_initial")
+_best_hits = importlib.import_module("biblogin.catalogue.migrations.0004_search_best_hits")
 
 
 @contextmanager
 def sqlite_mirror() -> Iterator[BaseDatabaseWrapper]:
-    """An in-memory SQLite copy of the catalogue tables (with the FTS5 index) of the test DB."""
+    """An in-memory SQLite copy of the catalogue tables (with the FTS5 indexes) of the test DB."""
     # A handler of its own (not django.db.connections): its "default" is this in-memory DB.
     handler = ConnectionHandler(
         {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
@@ -31,7 +32,7 @@ def sqlite_mirror() -> Iterator[BaseDatabaseWrapper]:
         with mirror.schema_editor() as editor:
             for model in MODELS:
                 editor.create_model(model)
-            for sql in _initial.SQLITE_CREATE:
+            for sql in [*_initial.SQLITE_CREATE, *_best_hits.SQLITE_CREATE]:
                 editor.execute(sql)
         with mirror.cursor() as cursor:  # after the schema editor, which turns them on again
             cursor.execute("PRAGMA foreign_keys = OFF")  # the registry is not copied

@@ -15,6 +15,7 @@ from biblogin.catalogue.models import Manifestation, Work
 from biblogin.catalogue.search import engine
 from biblogin.catalogue.search.backends import PostgresFtsBackend, SqliteFts5Backend
 from biblogin.catalogue.search.engine import SearchFilters, SearchPage, search
+from biblogin.catalogue.search.text import query_terms
 from biblogin.catalogue.services import manifestation_save
 from tests.catalogue.cases import CASES
 
@@ -60,6 +61,7 @@ def test_both_ways_of_reading_the_matches_give_the_same_page(
     """One LIMITed query per stratum, or one pass numbered per stratum: the same candidates
     (PostgreSQL picks by its estimate; SQLite always the first)."""
     monkeypatch.setattr(engine, "CANDIDATES", candidates)
+    monkeypatch.setattr(engine, "EXACT", 0)  # no second, whole reading
     pages = {}
     for few in (False, True):
         for backend in (SqliteFts5Backend, PostgresFtsBackend):
@@ -81,6 +83,7 @@ def test_a_larger_result_is_estimated_and_pages_reach_its_ranked_candidates(
 ) -> None:
     exact = _run({"query": "romaner", "page_size": 100})
     monkeypatch.setattr(engine, "CANDIDATES", 8)
+    monkeypatch.setattr(engine, "EXACT", 0)
     page = _run({"query": "romaner", "page_size": 3})
     assert page.estimated
     assert page.reachable is not None and 0 < page.reachable <= 8
@@ -152,3 +155,80 @@ def _fts_rowids(term: str) -> list[int]:
             [f'"{term}"'],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_mid_sized_result_is_read_whole_and_exact(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a result whose sample fills a stratum but estimates at most EXACT matches is
+    read again whole, so up to about EXACT matches the page and counts are exact."""
+    exact = _summary(_run({"query": "romaner"}))
+    monkeypatch.setattr(engine, "CANDIDATES", 8)
+    for few in (False, True):  # both SQL shapes (see the first test)
+        for backend in (SqliteFts5Backend, PostgresFtsBackend):
+            monkeypatch.setattr(backend, "few_matches", lambda *args, few=few: few)
+        assert _summary(_run({"query": "romaner"})) == exact
+    assert not exact["estimated"]
+    monkeypatch.setattr(engine, "EXACT", 0)
+    assert _run({"query": "romaner"}).estimated
+
+
+def _first_hits(query: str, n: int) -> list[str]:
+    return [h.work_id for h in _run({"query": query}).hits[:n]]
+
+
+def test_title_and_creator_hits_rank_first_whatever_the_sample(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: above CANDIDATES the page is ranked among a small sample and the best title
+    hits and creator hits, which come from indexes in the ranking's own order (title length,
+    then ID): the first hits are those of the exact ranking, for a title word and a creator."""
+    catalogue_bulkload(count=3000, seed=4)
+    word = _common_word()
+    creator = (
+        Manifestation.objects.filter(pid__startswith="870970-basis:5")
+        .order_by("id")[500]
+        .creators[0]["name"]
+    )
+    monkeypatch.setattr(engine, "CANDIDATES", 4)
+    monkeypatch.setattr(engine, "EXACT", 0)
+    sampled = {q: (_run({"query": q}), _first_hits(q, 3)) for q in (word, creator)}
+    monkeypatch.setattr(engine, "CANDIDATES", 10**9)
+    for q, (page, first) in sampled.items():
+        assert page.estimated
+        exact = _first_hits(q, 3)
+        assert first == exact, q
+    # Without the title and creator hits the tiny sample would not find them.
+    monkeypatch.setattr(engine, "CANDIDATES", 4)
+    monkeypatch.setattr(engine, "BEST", 0)
+    assert any(_first_hits(q, 3) != first for q, (_, first) in sampled.items())
+
+
+def test_the_title_and_creator_indexes_follow_every_change(demo: None) -> None:
+    """The ranking-order indexes (migration 0004) follow inserts, updates and deletes."""
+    id_range = engine._id_range(connection)
+    assert id_range is not None
+    strata = engine._strata(*id_range)
+
+    def best(term: str) -> list[str]:
+        rows = engine._fetch(
+            connection, query_terms(term), SearchFilters(), strata, 1, 5, few=False
+        )
+        return sorted(str(row[3]) for row in rows if row[0] == -1)
+
+    work = Work.objects.create(work_id="work-of:t:11")
+    m = manifestation_save(
+        manifestation=Manifestation(
+            pid="870970-basis:70000011", work=work, title="Zyxwortel", material_type="bog",
+            creators=[{"name": "Qvist Ypsilon", "role": "forfatter"}],
+        )
+    )  # fmt: skip
+    assert best("zyxwortel") == best("qvist") == ["870970-basis:70000011"]
+    m.title = "Ordet"
+    m.creators = [{"name": "Anden Qzyperson", "role": "forfatter"}]
+    manifestation_save(manifestation=m)
+    assert best("zyxwortel") == best("qvist") == []
+    assert "870970-basis:70000011" in best("ordet")
+    assert best("qzyperson") == ["870970-basis:70000011"]
+    m.delete()
+    assert best("qzyperson") == best("ordet zyxwortel") == []

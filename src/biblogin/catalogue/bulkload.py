@@ -210,14 +210,26 @@ class _SqlWriter:
             refresh_term_counts(connection)  # the search's statistics
 
 
+# The search's GIN indexes (migrations 0001 and 0004): dropped for the load, built once after.
+_GIN_INDEXES = (
+    ("catalogue_manifestation_search", "search_vector"),
+    ("catalogue_manifestation_title_terms", "to_tsvector('simple'::regconfig, search_title)"),
+    (
+        "catalogue_manifestation_creator_terms",
+        "to_tsvector('simple'::regconfig, search_creators)",
+    ),
+)
+
+
 class _PostgresWriter(_SqlWriter):
-    """COPY, with the GIN index built once at the end and the ID sequences moved past."""
+    """COPY, with the GIN indexes built once at the end and the ID sequences moved past."""
 
     def __init__(self, tables: tuple[str, str, str]) -> None:
         super().__init__(tables)
         self.tables = tables
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS catalogue_manifestation_search")
+            for index, _ in _GIN_INDEXES:
+                cursor.execute(f"DROP INDEX IF EXISTS {index}")
 
     def write(self, groups: tuple[list[Row], list[Row], list[Row]], counts: list[int]) -> None:
         with connection.cursor() as cursor:
@@ -236,10 +248,10 @@ class _PostgresWriter(_SqlWriter):
             # The deferred foreign-key checks first: an index cannot be built with them pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            cursor.execute(
-                "CREATE INDEX catalogue_manifestation_search ON catalogue_manifestation "
-                "USING GIN (search_vector)"
-            )
+            for index, expression in _GIN_INDEXES:
+                cursor.execute(
+                    f"CREATE INDEX {index} ON catalogue_manifestation USING GIN ({expression})"
+                )
             for table in self.tables:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # noqa: S608

@@ -158,6 +158,11 @@ class Holding(models.Model):
             models.Index(
                 fields=["manifestation", "agency", "lendable"], name="catalogue_h_m_agency"
             ),
+            # "available somewhere" for the search's hits: answered from the index alone, not
+            # from a holding row per manifestation (bench/RESULTS.md, issue 11).
+            models.Index(
+                fields=["manifestation", "lendable", "on_shelf"], name="catalogue_h_m_shelf"
+            ),
         ]
 
     def __str__(self) -> str:

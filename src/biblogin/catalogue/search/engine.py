@@ -6,16 +6,27 @@ facets, page.
 **Candidates.** The catalogue's ID range is cut into ``STRATA`` equal parts, and one query
 fetches, in each part, the first ``CANDIDATES // STRATA`` + 1 matching manifestations by ID
 (filters applied): the same rule on both back-ends (search.backends says how each reads them).
-If no part has more, the candidates are all the matches and everything below is exact (the demo
-catalogue is always in this case). Otherwise the page is ranked among the candidates (paging
-reaches their works only), and the total and the facet counts are *estimated* with them as a
-stratified sample: a full part's candidates cover its IDs up to the last one, so its matches
-are estimated as candidates x (IDs in the part) / (IDs covered); works and facet values are
-counted among the candidates and scaled by (estimated matches) / (candidates); the page says
-"ca.". Taking the sample from every part of the ID range matters: a catalogue is loaded in
-batches, and the first IDs alone misjudged a common term by half. The cost of a search is so
-bounded by ``CANDIDATES``, not by how many manifestations match; 200 keeps its CPU at 1M within
-about 2-3x of a search in a 10,000-manifestation catalogue (bench/RESULTS.md).
+If no part has more, the candidates are all the matches and everything below is exact. If a
+part has more but the sample estimates at most ``EXACT`` matches, the parts are read again with
+``EXACT`` + 1 each, so a result of up to about ``EXACT`` matches is exact (the demo catalogue
+always is). Otherwise the page is ranked among the candidates (paging reaches their works
+only), and the total and the facet counts are *estimated* with them as a stratified sample: a
+full part's candidates cover its IDs up to the last one, so its matches are estimated as
+candidates x (IDs in the part) / (IDs covered); works and facet values are counted among the
+candidates and scaled by (estimated matches) / (candidates); the page says "ca.". Taking the
+sample from every part of the ID range matters: a catalogue is loaded in batches, and the first
+IDs alone misjudged a common term by half.
+
+**The best hits.** The same query also fetches the first ``BEST`` title hits (every term in
+the title) and the first ``BEST`` creator hits (every term among the creators) in the
+ranking's own order within a tier, the shorter title first, then the ID: SQLite reads them
+from two FTS5 indexes whose rowid is that key and stops; PostgreSQL finds each field's
+matches with a GIN index per field and sorts them (migration 0004). They are ranked with the
+sample but not counted in the estimates, so the first page of a large result holds the best
+hits of the whole result, not of the sample (first hit equal to the exact ranking's: 48 of 49
+estimated bench queries at 1M, against 34 of 47 with a sample of 200 alone; bench/RESULTS.md).
+On SQLite the cost of a search is so bounded by ``CANDIDATES + 2 x BEST`` rows, not by how
+many manifestations match; on PostgreSQL the sort reads a field's matches.
 
 **Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
 rank with the same code: 4 if every term is in the title, +4 if every term is among the
@@ -30,15 +41,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from biblogin.catalogue.search.backends import backend_for
+from biblogin.catalogue.search.backends import BEST_FIELDS, backend_for
 from biblogin.catalogue.search.text import query_terms
 
 SORTS = ("relevance", "newest", "title")
@@ -46,10 +58,16 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 500
 MAX_FILTER_VALUES = 20
 FACET_KEYS = ("material_type", "language", "year")
-# Above this many matching manifestations the result is ranked among the first this many (by
-# ID) and its counts are estimated. Far above the demo catalogue's largest result.
-CANDIDATES = 200
+# The sample: above EXACT matching manifestations the result is ranked among the first this
+# many by ID (from STRATA parts) and the best hits, and its counts are estimated.
+CANDIDATES = 100
+# A result whose sample estimates at most this many matches is read again, whole: up to about
+# this many it is exact. Far above the demo catalogue's largest result (128).
+EXACT = 200
 STRATA = 4  # the candidates are taken from this many equal parts of the ID range
+# And ranked with them (not part of the estimates): the first this many title hits (every term
+# in the title) and as many creator hits, each shortest title first: the ranking's order.
+BEST = 25
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,8 @@ _COLUMNS = (
 )
 _FIELDS = _COLUMNS.split(", ")
 _Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
+_WORK, _VALUE = itemgetter(1), itemgetter(1)  # a candidate's work; a (work, value) pair's value
+_FACET_COLUMNS = (itemgetter(3), itemgetter(4), itemgetter(5))  # as FACET_KEYS
 # Per work: [best tier, shortest title, first PID, newest year, first sort title, and the
 # manifestation the hit shows: its key (smaller is better), PID, year].
 _Work = list[Any]
@@ -205,13 +225,17 @@ def _order(works: dict[int, _Work], sort: str) -> list[int]:
 
 def _facets(candidates: list[_Candidate], scale: float) -> dict[str, list[tuple[str, int]]]:
     """Works per material type, language and year among the candidates, times ``scale``."""
-    types = Counter(v for _, v in {(c[1], c[3]) for c in candidates} if v is not None)
-    languages = Counter(v for _, v in {(c[1], c[4]) for c in candidates} if v is not None)
-    years = Counter(str(v) for _, v in {(c[1], c[5]) for c in candidates} if v is not None)
-    facets = {
-        key: [(str(value), _estimate(n, scale)) for value, n in counted.items()]
-        for key, counted in (("material_type", types), ("language", languages), ("year", years))
-    }
+    works = list(map(_WORK, candidates))
+    estimates: dict[int, int] = {}  # the counts repeat (most years: a work or two)
+    facets: dict[str, list[tuple[str, int]]] = {}
+    for key, column in zip(FACET_KEYS, _FACET_COLUMNS, strict=True):
+        # (work, value) pairs once each, then the works per value: C loops, no Python ones.
+        counted = Counter(map(_VALUE, set(zip(works, map(column, candidates), strict=True))))
+        counted.pop(None, None)
+        for n in counted.values():
+            if n not in estimates:
+                estimates[n] = _estimate(n, scale)
+        facets[key] = [(str(value), estimates[n]) for value, n in counted.items()]
     facets["year"].sort(key=lambda vn: vn[0], reverse=True)
     for key in ("material_type", "language"):
         facets[key].sort(key=lambda vn: (-vn[1], vn[0]))
@@ -252,37 +276,63 @@ def _fetch(
     filters: SearchFilters,
     strata: list[tuple[int, int]],
     limit: int,
+    best: int,
+    *,
+    few: bool,
+    only: Collection[int] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum.
+    """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum (or in
+    those numbered in ``only``), and (stratum -1) the first ``best`` title hits and the first
+    ``best`` creator hits in the ranking's order (title length, ID), all in one statement.
 
     Two SQL shapes for the same rows: one LIMITed query per stratum, which reads the matches
     in ID order and stops (FTS5 always; PostgreSQL for a frequent term, along the primary
     key); or one pass over all the matches numbered per stratum, for a term the back-end
-    expects in few rows (PostgreSQL: the GIN index, then the rows it points to)."""
+    expects in few rows (``few``; PostgreSQL: the GIN index, then the rows it points to). That
+    one reads every stratum, whatever ``only`` says."""
     backend = backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
-    if backend.few_matches(conn, source, match, match_params, strata[-1][1] - strata[0][0] + 1):
+    best_sql: list[tuple[str, str, str]] = []  # (FROM, WHERE, ORDER BY) per BEST_FIELDS
+    best_params: list[Any] = []
+    for best_field in BEST_FIELDS if best else ():
+        b_source, b_match, b_order, b_params = backend.best_sql(terms, best_field)
+        best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
+        best_params += [*b_params, *where_params, best]
+    if few:
         condition = " AND ".join([match, *where])
         stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
         stratum += f" ELSE {len(strata) - 1} END"
         bounds = [last for _, last in strata]
-        sql = (
+        # The title and creator hits are fewer still: read them all and sort them (each
+        # sort key "+ 0", so not read along an index in that order).
+        sql = " UNION ALL ".join([
             f"SELECT * FROM (SELECT {stratum} AS stratum, {_COLUMNS}, ROW_NUMBER() OVER "
             f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
-            "WHERE n <= %s"
-        )
-        return _rows(conn, sql, [*bounds, *bounds, *match_params, *where_params, limit])
+            "WHERE n <= %s",
+            *(
+                f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS}, 0 AS n FROM {b_source} "
+                f"WHERE {b_condition} ORDER BY "
+                f"{', '.join(k + ' + 0' for k in b_order.split(', '))} LIMIT %s) b{i}"
+                for i, (b_source, b_condition, b_order) in enumerate(best_sql)
+            ),
+        ])  # fmt: skip
+        params = [*bounds, *bounds, *match_params, *where_params, limit]
+        return _rows(conn, sql, [*params, *best_params])
     condition = " AND ".join([match, *where, f"{order} BETWEEN %s AND %s"])
+    read = [j for j in range(len(strata)) if only is None or j in only]
     parts = [
         f"SELECT * FROM (SELECT {j} AS stratum, {_COLUMNS} FROM {source} WHERE {condition} "
         f"ORDER BY {order} LIMIT %s) s{j}"
-        for j in range(len(strata))
+        for j in read
     ]
-    params = [
-        p for first, last in strata for p in (*match_params, *where_params, first, last, limit)
+    parts += [
+        f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS} FROM {b_source} "
+        f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
+        for i, (b_source, b_condition, b_order) in enumerate(best_sql)
     ]
-    return _rows(conn, " UNION ALL ".join(parts), params)
+    params = [p for j in read for p in (*match_params, *where_params, *strata[j], limit)]
+    return _rows(conn, " UNION ALL ".join(parts), [*params, *best_params])
 
 
 def _bounded(
@@ -301,6 +351,33 @@ def _bounded(
     unfiltered = not _filters_sql(filters)[0]
     estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
     return max(estimate, float(candidates))
+
+
+def _sample(
+    fetched: list[tuple[Any, ...]], strata: list[tuple[int, int]], per_stratum: int
+) -> tuple[list[_Candidate], list[_Candidate], float, set[int]]:
+    """(the sample's candidates, the title and creator hits, the estimated number of matches,
+    the full strata: none if exact) from ``_fetch``'s rows: per stratum all its matches, or its
+    first ``per_stratum`` and how far they reach."""
+    by_stratum: dict[int, list[_Candidate]] = {}
+    end = 1 + len(_FIELDS)
+    for row in fetched:
+        by_stratum.setdefault(int(row[0]), []).append(row[1:end])
+    best = by_stratum.pop(-1, [])
+    candidates: list[_Candidate] = []
+    matches = 0.0
+    full: set[int] = set()
+    for j, rows in sorted(by_stratum.items()):
+        first, last = strata[j]
+        rows.sort(key=lambda row: row[0])  # the one-pass shape numbers them, not orders them
+        if len(rows) > per_stratum:
+            full.add(j)
+            del rows[per_stratum:]
+            matches += per_stratum * (last - first + 1) / (int(rows[-1][0]) - first + 1)
+        else:
+            matches += len(rows)
+        candidates.extend(rows)
+    return candidates, best, matches, full
 
 
 def search(
@@ -327,33 +404,34 @@ def search(
         return SearchPage([], 0, page, page_size, {k: [] for k in FACET_KEYS})
     strata = _strata(*id_range)
     per_stratum = CANDIDATES // STRATA
-    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1)
-    # Per stratum: all its matches (exact), or its first per_stratum and how far they reach.
-    by_stratum: dict[int, list[_Candidate]] = {}
-    for stratum, *row in fetched:
-        by_stratum.setdefault(int(stratum), []).append(tuple(row[: len(_FIELDS)]))
-    candidates: list[_Candidate] = []
-    matches = 0.0
-    estimated = False
-    for j, rows in sorted(by_stratum.items()):
-        first, last = strata[j]
-        rows.sort(key=lambda row: row[0])  # the one-pass shape numbers them, not orders them
-        if len(rows) > per_stratum:
-            estimated = True
-            del rows[per_stratum:]
-            matches += per_stratum * (last - first + 1) / (int(rows[-1][0]) - first + 1)
-        else:
-            matches += len(rows)
-        candidates.extend(rows)
+    backend = backend_for(conn)
+    source, match, _, match_params = backend.matches_sql(terms)
+    few = backend.few_matches(conn, source, match, match_params, id_range[1] - id_range[0] + 1)
+    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST, few=few)
+    candidates, best, matches, full = _sample(fetched, strata, per_stratum)
+    if full and matches <= EXACT:
+        # A mid-sized result: its full strata read again, up to EXACT each, so it is exact.
+        again = _fetch(conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full)
+        fetched = [r for r in fetched if r[0] not in full] + [r for r in again if r[0] in full]
+        candidates, best, matches, full = _sample(fetched, strata, EXACT)
+    estimated = bool(full)
+    ranked = candidates
     if estimated:
         matches = _bounded(conn, terms, filters, matches, len(candidates))
+        # The title and creator hits are ranked too; the estimates are the sample's alone
+        # (without estimates the sample holds every match, these among them).
+        sampled = {c[0] for c in candidates}
+        ranked = candidates + [c for c in best if c[0] not in sampled]
     scale = matches / len(candidates) if estimated else 1.0
-    works = _works(candidates, terms, sort)
+    works = _works(ranked, terms, sort)
     ordered = _order(works, sort)
     offset = (page - 1) * page_size
     work_pks = ordered[offset : offset + page_size]
     hits = _hits(conn, works, work_pks)
-    total = _estimate(len(works), scale)
+    if estimated:
+        total = max(_estimate(len({c[1] for c in candidates}), scale), len(works))
+    else:
+        total = len(works)
     facets = _facets(candidates, scale) if with_facets and candidates else {}
     return SearchPage(
         hits,
