@@ -146,11 +146,12 @@ _PLAIN = (models.Field.pre_save, models.DateField.pre_save, models.DateTimeField
 class _Inserts:
     """One model's snapshot rows, prepared for the database once: the INSERT and each row's
     parameters. A put-back changes only the time stamps (``auto_now``/``auto_now_add`` get the
-    time of the put-back, as ``bulk_create``'s ``pre_save`` would give them) and the keys of rows
-    a flush renumbered. ``bulk_create`` itself cost 4x as much on SQLite (0.2 s per test for the
-    1,300 rows; this: 0.05 s). On PostgreSQL, executemany (a pipeline) costs this process 0.04 s
-    of CPU against bulk_create's 0.09 s; one INSERT of many rows would cost 0.11 s (psycopg
-    quotes every value into the statement: Django binds on the client side)."""
+    time of the put-back, as ``bulk_create``'s ``pre_save`` would give them), the keys of rows a
+    flush renumbered, and the fields with a ``pre_save`` of their own. ``bulk_create`` itself
+    cost 4x as much on SQLite (0.2 s per test for the 1,300 rows; this: 0.05 s). On PostgreSQL,
+    executemany (a pipeline) costs this process 0.04 s of CPU against bulk_create's 0.09 s; one
+    INSERT of many rows would cost 0.11 s (psycopg quotes every value into the statement:
+    Django binds on the client side)."""
 
     def __init__(self, model: type[models.Model], values: list[dict[str, Any]]) -> None:
         fields = model._meta.concrete_fields
