@@ -138,6 +138,18 @@ class OurService:
     userinfo_path: str = "/login/userinfo/"
     authorize_path: str = "/login/authorize/"
 
+    @classmethod
+    def for_fixture(cls, base_url: str, fixture: dict[str, Any]) -> OurService:
+        """The bench client that bench.setup_data made (its ``setup()`` result), at base_url."""
+        return cls(
+            base_url=base_url,
+            client_id=fixture["client_id"],
+            client_secret=fixture["client_secret"],
+            redirect_uri=fixture["redirect_uri"],
+            agency_id=fixture["agency_id"],
+            users=fixture["users"],
+        )
+
     @property
     def auth_header(self) -> str:
         return basic_auth(self.client_id, self.client_secret)

@@ -99,14 +99,7 @@ async def measure(
     opened: list[Any] = []
     try:
         for name, server in servers:
-            service = OurService(
-                base_url=server.base_url,
-                client_id=fixture["client_id"],
-                client_secret=fixture["client_secret"],
-                redirect_uri=fixture["redirect_uri"],
-                agency_id=fixture["agency_id"],
-                users=fixture["users"],
-            )
+            service = OurService.for_fixture(server.base_url, fixture)
             clients = clients_open(server.base_url, c)
             opened.append(clients)
             start = len(targets) * 2 * c

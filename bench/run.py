@@ -246,14 +246,7 @@ async def measure(
     deadline: float,
 ) -> dict[str, Any]:
     fixture = setup.fixture
-    ours_service = OurService(
-        base_url=small.base_url,
-        client_id=fixture["client_id"],
-        client_secret=fixture["client_secret"],
-        redirect_uri=fixture["redirect_uri"],
-        agency_id=fixture["agency_id"],
-        users=fixture["users"],
-    )
+    ours_service = OurService.for_fixture(small.base_url, fixture)
     large_service = OurService(**{**ours_service.__dict__, "base_url": large.base_url})
     ours = Endpoints(
         name="ours",

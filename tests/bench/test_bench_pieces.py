@@ -44,14 +44,7 @@ def test_three_login_flows_refresh_and_userinfo_against_a_live_server(live_serve
     assert fixture["pin_hash"].startswith(f"$argon2id$v=19$m={ARGON2_MEMORY_COST_KIB},t=2,p=1$")
     # R-CULR-2: the bench borrowers were delivered to CULR, so every login consults it.
     assert patron_get_by_cpr(cpr=fixture["users"][0][0]) is not None
-    service = OurService(
-        base_url=live_server.url,
-        client_id=fixture["client_id"],
-        client_secret=fixture["client_secret"],
-        redirect_uri=fixture["redirect_uri"],
-        agency_id=fixture["agency_id"],
-        users=fixture["users"],
-    )
+    service = OurService.for_fixture(live_server.url, fixture)
     ours = Endpoints(
         "ours", service.base_url, service.token_path, service.userinfo_path, service.auth_header
     )
