@@ -13,9 +13,11 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given
@@ -27,6 +29,7 @@ from tests.server.slow_clients import get_root, slow_clients
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Site = Callable[..., str]
+T = TypeVar("T")
 
 
 def _address(base_url: str) -> tuple[str, int]:
@@ -194,6 +197,14 @@ def _request_scope(method: str, path: str) -> SimpleNamespace:
     )  # fmt: skip
 
 
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` on a thread of its own, as granian runs the server's loop: the
+    browser tests' Playwright (sync API) keeps an event loop running in pytest's thread for the
+    rest of the session, where ``asyncio.run`` would refuse to start."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, main()).result()
+
+
 class _Protocol:
     def __init__(self) -> None:
         self.answers: list[tuple[int, list[tuple[str, str]], bytes]] = []
@@ -216,7 +227,7 @@ def _serve(server: BufferedWSGI, requests: list[tuple[str, str]]) -> list[tuple[
         finally:
             server.__rsgi_del__(asyncio.get_running_loop())
 
-    return asyncio.run(main())
+    return _run(main)
 
 
 def _thread_name_app() -> Callable[..., list[bytes]]:
@@ -258,7 +269,7 @@ def test_the_pool_answers_each_call_on_its_own_loop() -> None:
         return list(await asyncio.gather(*(pool.call(loop, lambda n=n: n * n) for n in range(20))))
 
     try:
-        assert asyncio.run(main()) == [n * n for n in range(20)]
+        assert _run(main) == [n * n for n in range(20)]
     finally:
         pool.shutdown()
 
