@@ -22,7 +22,13 @@ from tests.browser.conftest import LiveSite
 from tests.browser.portal.user import A11yLog, User
 from tests.server.process import production_site  # noqa: F401  (fixture)
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+# BIBLOGIN_TEST_SCREENSHOTS=0 (.ci/run's scaled run): no screenshots. They are pictures for
+# people, not checks, each costs Chromium ~0.2 s, and the first run has taken the same ones.
+SCREENSHOTS: Path | None = (
+    None
+    if os.environ.get("BIBLOGIN_TEST_SCREENSHOTS") == "0"
+    else Path(settings.BASE_DIR) / "var" / "screenshots"
+)
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ def a11y_log() -> Iterator[A11yLog]:
     """Collect the pages axe-core checked; list them next to the screenshots."""
     log = A11yLog()
     yield log
-    if log.checked:
+    if log.checked and SCREENSHOTS is not None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         pages = sorted(set(log.checked))
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -55,7 +61,8 @@ def new_user(
 ) -> Iterator[Callable[[], User]]:
     """Make a person with a browser of their own (a fresh browser context: no cookies)."""
     users: list[User] = []
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def make() -> User:
         context = chromium.new_context(locale="da-DK", viewport={"width": 1100, "height": 900})

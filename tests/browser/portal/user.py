@@ -29,7 +29,7 @@ class User:
         base_url: str,
         broker_url: str,
         a11y: A11yLog,
-        screenshots: Path,
+        screenshots: Path | None,
     ) -> None:
         self.context = context
         self.page: Page = context.new_page()
@@ -79,6 +79,9 @@ class User:
         )
 
     def shot(self, name: str) -> None:
+        """A full-page picture into var/screenshots/ (none when screenshots are off)."""
+        if self.screenshots is None:
+            return
         self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
 
     # -- doing ----------------------------------------------------------------------------------
