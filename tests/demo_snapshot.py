@@ -23,6 +23,8 @@ from django.core.management.color import no_style
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from biblogin.common.plain_rows import insert_statement
+
 Rows = dict[Any, tuple[Any, ...]]  # pk -> every concrete field's value
 Keys = dict[Any, Any]  # natural key -> pk
 
@@ -155,12 +157,7 @@ class _Inserts:
 
     def __init__(self, model: type[models.Model], values: list[dict[str, Any]]) -> None:
         fields = model._meta.concrete_fields
-        quote = connection.ops.quote_name
-        self.sql = (
-            f"INSERT INTO {quote(model._meta.db_table)} "
-            f"({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
+        self.sql = insert_statement(model, fields)
         self.rows = [[f.get_db_prep_save(v[f.attname], connection) for f in fields] for v in values]
         self.values = values
         self.stamped = [

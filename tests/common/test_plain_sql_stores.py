@@ -36,6 +36,17 @@ def test_a_row_read_by_plain_sql_is_the_object_the_orm_reads() -> None:
     assert plain.details == {"idp": "borchk"} and isinstance(plain.at, dt.datetime)
 
 
+def test_a_plain_update_writes_the_named_fields_of_one_row_as_save_would() -> None:
+    """R-LOGIN-13: JSON and a datetime written by one UPDATE read back as the ORM wrote them."""
+    rows = Rows(AuditEvent, "e")
+    first, second = (rows.insert(AuditEvent(action="login", outcome="ok")) for _ in range(2))
+    at = timezone.now() - dt.timedelta(days=3)
+    rows.update(first.pk, {"at": at, "details": {"idp": "nemlogin", "n": 2}})
+    first.at, first.details = at, {"idp": "nemlogin", "n": 2}
+    assert _fields(AuditEvent.objects.get(pk=first.pk)) == _fields(first)
+    assert _fields(AuditEvent.objects.get(pk=second.pk)) == _fields(second)  # only that row
+
+
 def test_an_expired_session_is_not_loaded_and_gets_a_new_key() -> None:
     store = SessionStore()
     store["who"] = "someone"

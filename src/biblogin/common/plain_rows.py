@@ -20,6 +20,16 @@ M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
+def insert_statement(model: type[Model], fields: Sequence[Any], db: str = "default") -> str:
+    """``INSERT INTO table (columns) VALUES (%s, …)`` for these fields of ``model``."""
+    quote = connections[db].ops.quote_name
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+
+
 class Rows(Generic[M]):
     """The concrete columns of ``model`` under the SQL alias ``alias``, and their conversion."""
 
@@ -74,15 +84,10 @@ class Rows(Generic[M]):
         assert pk is not None
         fields = [f for f in self.fields if not (f is pk and getattr(instance, f.attname) is None)]
         values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-        quote = connection.ops.quote_name
-        sql = (
-            f"INSERT INTO {quote(self.model._meta.db_table)} "
-            f"({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
+        sql = insert_statement(self.model, fields, db)
         returning = connection.features.can_return_columns_from_insert
         if returning:
-            sql += f" RETURNING {quote(pk.column)}"
+            sql += f" RETURNING {connection.ops.quote_name(pk.column)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
             key = cursor.fetchone()[0] if returning else cursor.lastrowid
@@ -91,3 +96,21 @@ class Rows(Generic[M]):
         instance._state.adding = False
         instance._state.db = db
         return instance
+
+    def update(self, key: Any, values: dict[str, Any], db: str = "default") -> None:
+        """``save(update_fields=…)`` of the row with this key as one UPDATE: each named field's
+        value prepared for the database as a save prepares it. No signals, no ``pre_save``."""
+        connection = connections[db]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        assert meta.pk is not None
+        by_name = {f.name: f for f in self.fields}
+        fields = [by_name[name] for name in values]
+        sql = (
+            f"UPDATE {quote(meta.db_table)} "
+            f"SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+            f"WHERE {quote(meta.pk.column)} = %s"
+        )
+        params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, meta.pk.get_db_prep_value(key, connection)])

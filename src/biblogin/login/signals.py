@@ -1,4 +1,3 @@
-# ruff: noqa: S608 - table and column names come from the model's meta, every value is a parameter
 """Django's ``update_last_login`` as one plain UPDATE (issue 14, item 4).
 
 Every PIN login and MitID login calls ``django.contrib.auth.login``, whose ``user_logged_in``
@@ -10,22 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections, router
+from django.db import router
+from django.db.models import Model
 from django.utils import timezone
+
+from biblogin.common.plain_rows import Rows
+
+_ROWS: dict[type[Model], Rows[Model]] = {}
 
 
 def last_login_update(sender: Any, user: Any, **kwargs: Any) -> None:
     """``user.last_login = now`` and the one column written, as Django's receiver does."""
-    now = timezone.now()
-    user.last_login = now
+    user.last_login = timezone.now()
     model = type(user)
-    alias = user._state.db or router.db_for_write(model)
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    meta = model._meta
-    column = quote(meta.get_field("last_login").column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {column} = %s WHERE {quote(meta.pk.column)} = %s",
-            [connection.ops.adapt_datetimefield_value(now), user.pk],
-        )
+    db = user._state.db or router.db_for_write(model)
+    rows = _ROWS.get(model) or _ROWS.setdefault(model, Rows(model, "u"))
+    rows.update(user.pk, {"last_login": user.last_login}, db)
