@@ -5,6 +5,7 @@ estimated, so a search's cost does not grow with its matches; below that everyth
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
@@ -232,3 +233,47 @@ def test_the_title_and_creator_indexes_follow_every_change(demo: None) -> None:
     assert best("qzyperson") == ["870970-basis:70000011"]
     m.delete()
     assert best("qzyperson") == best("ordet zyxwortel") == []
+
+
+_FTS_TABLES = (
+    "catalogue_manifestation_fts",
+    "catalogue_manifestation_fts_title",
+    "catalogue_manifestation_fts_creators",
+)
+
+
+def _page_sizes() -> list[int]:
+    with connection.cursor() as cursor:
+        sizes = []
+        for table in _FTS_TABLES:
+            cursor.execute(f"SELECT v FROM {table}_config WHERE k = 'pgsz'")
+            row = cursor.fetchone()
+            sizes.append(int(row[0]) if row else 4050)
+    return sizes
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's FTS5 leaf pages")
+def test_the_fts5_indexes_keep_small_leaf_pages_and_find_the_same(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the FTS5 indexes are written on leaf pages of 1,000 bytes (migration 0006),
+    so a term of a few thousand rows gets a doclist index and a stratum's first matches are
+    found without reading the term's rows from the first; the bulk load's merge keeps the
+    setting, and the pages found are those of FTS5's default page size."""
+    page_size = importlib.import_module("biblogin.catalogue.migrations.0006_search_fts_page_size")
+    catalogue_bulkload(count=3000, seed=8)
+    assert _page_sizes() == [page_size.PAGE_SIZE] * 3
+    word = _common_word()
+    cases = [
+        *CASES,
+        {"query": word}, {"query": word, "sort": "title"}, {"query": f"{word} hus"},
+        {"query": word, "material_types": ["e-bog"]}, {"query": word, "page": 4},
+    ]  # fmt: skip
+    monkeypatch.setattr(engine, "CANDIDATES", 40)  # estimated ones too, with this sample
+    small_pages = [_summary(_run(case)) for case in cases]
+    assert any(p["estimated"] for p in small_pages)
+    with connection.cursor() as cursor:
+        for sql in page_size._statements(page_size.DEFAULT_PAGE_SIZE):
+            cursor.execute(sql)
+    assert _page_sizes() == [page_size.DEFAULT_PAGE_SIZE] * 3
+    assert [_summary(_run(case)) for case in cases] == small_pages
