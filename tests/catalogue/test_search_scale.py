@@ -13,7 +13,7 @@ from django.db import connection
 
 from biblogin.catalogue.bulkload import catalogue_bulkload
 from biblogin.catalogue.models import Manifestation, Work
-from biblogin.catalogue.search import engine
+from biblogin.catalogue.search import backends, engine
 from biblogin.catalogue.search.backends import PostgresFtsBackend, SqliteFts5Backend
 from biblogin.catalogue.search.engine import SearchFilters, SearchPage, search
 from biblogin.catalogue.search.text import query_terms
@@ -277,3 +277,72 @@ def test_the_fts5_indexes_keep_small_leaf_pages_and_find_the_same(
             cursor.execute(sql)
     assert _page_sizes() == [page_size.DEFAULT_PAGE_SIZE] * 3
     assert [_summary(_run(case)) for case in cases] == small_pages
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's planner estimates")
+def test_the_estimates_of_the_match_and_of_each_field_come_from_one_explain(demo: None) -> None:
+    """Issue 11: PostgreSQL's prepare reads the planner's estimates of the match and of the
+    title and creator matches in one EXPLAIN, each part named (a Parallel Append would order
+    them by cost), and term_counts one per term."""
+    catalogue_bulkload(count=3000, seed=12)
+    word = _common_word()
+    creator = Manifestation.objects.filter(pid__startswith="870970-basis:5").first()
+    assert creator is not None
+    name = creator.creators[0]["name"]
+    for query, more, fewer in ((word, "search_title", "search_creators"),
+                               (name, "search_creators", "search_title")):  # fmt: skip
+        backend = PostgresFtsBackend()
+        backend.prepare(connection, query_terms(query))
+        assert backend._rows is not None and backend._rows >= 1
+        assert backend._field_rows[more] > backend._field_rows[fewer], (query, backend._field_rows)
+    one, other = backend.term_counts(connection, [word, query_terms(name)[0]])
+    assert one > 1 and other > 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's title B-tree")
+def test_for_a_title_word_too_common_to_sort_the_title_hits_are_the_exact_titles(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: when the planner expects more title hits than BEST_SORTED (sorting them
+    would read them all), the title hits are the titles that are just the query, read in ID
+    order from a B-tree (migration 0007): the best of the title hits, so the first hits are
+    still the exact ranking's; and that B-tree follows every change."""
+    catalogue_bulkload(count=3000, seed=4)
+    word = _common_word()
+    exact = _first_hits(word, 3)
+    titles = {
+        Manifestation.objects.filter(work__work_id=w).values_list("search_title", flat=True)[0]
+        for w in exact
+    }
+    assert titles == {word}  # the exact ranking's first hits: titles that are the word
+    monkeypatch.setattr(engine, "CANDIDATES", 4)
+    monkeypatch.setattr(engine, "EXACT", 0)
+    monkeypatch.setattr(backends, "BEST_SORTED", 0)
+    page = _run({"query": word})
+    assert page.estimated and [h.work_id for h in page.hits[:3]] == exact
+    monkeypatch.setattr(engine, "BEST", 0)  # without them the tiny sample would not find them
+    assert _first_hits(word, 3) != exact
+
+    def exact_titles(title: str) -> list[str]:
+        backend = PostgresFtsBackend()
+        backend._field_rows = {"search_title": 1e9, "search_creators": 1e9}
+        id_range = engine._id_range(connection)
+        assert id_range is not None
+        rows = engine._fetch(
+            connection, query_terms(title), SearchFilters(), engine._strata(*id_range), 1, 5,
+            few=False, backend=backend,
+        )  # fmt: skip
+        return sorted(str(row[3]) for row in rows if row[0] == -1)
+
+    m = manifestation_save(
+        manifestation=Manifestation(
+            pid="870970-basis:70000031", work=Work.objects.create(work_id="work-of:t:31"),
+            title="Zyxwortel", material_type="bog",
+        )
+    )  # fmt: skip
+    assert exact_titles("Zyxwortel") == [m.pid]
+    m.title = "Zyxwortel og Qvist"
+    manifestation_save(manifestation=m)
+    assert exact_titles("Zyxwortel") == [] and exact_titles("zyxwortel og qvist") == [m.pid]
+    m.delete()
+    assert exact_titles("zyxwortel og qvist") == []

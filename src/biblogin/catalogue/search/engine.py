@@ -50,7 +50,7 @@ from typing import Any
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from biblogin.catalogue.search.backends import BEST_FIELDS, backend_for
+from biblogin.catalogue.search.backends import BEST_FIELDS, SearchBackend, backend_for
 from biblogin.catalogue.search.text import query_terms
 
 SORTS = ("relevance", "newest", "title")
@@ -280,6 +280,7 @@ def _fetch(
     *,
     few: bool,
     only: Collection[int] | None = None,
+    backend: SearchBackend | None = None,
 ) -> list[tuple[Any, ...]]:
     """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum (or in
     those numbered in ``only``), and (stratum -1) the first ``best`` title hits and the first
@@ -290,13 +291,16 @@ def _fetch(
     key); or one pass over all the matches numbered per stratum, for a term the back-end
     expects in few rows (``few``; PostgreSQL: the GIN index, then the rows it points to). That
     one reads every stratum, whatever ``only`` says."""
-    backend = backend_for(conn)
+    backend = backend or backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
     best_sql: list[tuple[str, str, str]] = []  # (FROM, WHERE, ORDER BY) per BEST_FIELDS
     best_params: list[Any] = []
     for best_field in BEST_FIELDS if best else ():
-        b_source, b_match, b_order, b_params = backend.best_sql(terms, best_field)
+        found = backend.best_sql(terms, best_field)
+        if found is None:  # none from this field (PostgreSQL: a common term there)
+            continue
+        b_source, b_match, b_order, b_params = found
         best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
         best_params += [*b_params, *where_params, best]
     if few:
@@ -304,16 +308,15 @@ def _fetch(
         stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
         stratum += f" ELSE {len(strata) - 1} END"
         bounds = [last for _, last in strata]
-        # The title and creator hits are fewer still: read them all and sort them (each
-        # sort key "+ 0", so not read along an index in that order).
+        # The title and creator hits in the order best_sql gives (PostgreSQL's sorted ones
+        # say "+ 0" there, so that no index is read in that order).
         sql = " UNION ALL ".join([
             f"SELECT * FROM (SELECT {stratum} AS stratum, {_COLUMNS}, ROW_NUMBER() OVER "
             f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
             "WHERE n <= %s",
             *(
                 f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS}, 0 AS n FROM {b_source} "
-                f"WHERE {b_condition} ORDER BY "
-                f"{', '.join(k + ' + 0' for k in b_order.split(', '))} LIMIT %s) b{i}"
+                f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
                 for i, (b_source, b_condition, b_order) in enumerate(best_sql)
             ),
         ])  # fmt: skip
@@ -405,13 +408,16 @@ def search(
     strata = _strata(*id_range)
     per_stratum = CANDIDATES // STRATA
     backend = backend_for(conn)
+    backend.prepare(conn, terms)
     source, match, _, match_params = backend.matches_sql(terms)
     few = backend.few_matches(conn, source, match, match_params, id_range[1] - id_range[0] + 1)
-    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST, few=few)
+    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST, few=few, backend=backend)
     candidates, best, matches, full = _sample(fetched, strata, per_stratum)
     if full and matches <= EXACT:
         # A mid-sized result: its full strata read again, up to EXACT each, so it is exact.
-        again = _fetch(conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full)
+        again = _fetch(
+            conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full, backend=backend
+        )
         fetched = [r for r in fetched if r[0] not in full] + [r for r in again if r[0] in full]
         candidates, best, matches, full = _sample(fetched, strata, EXACT)
     estimated = bool(full)
