@@ -346,3 +346,42 @@ def test_for_a_title_word_too_common_to_sort_the_title_hits_are_the_exact_titles
     assert exact_titles("Zyxwortel") == [] and exact_titles("zyxwortel og qvist") == [m.pid]
     m.delete()
     assert exact_titles("zyxwortel og qvist") == []
+
+
+@pytest.mark.parametrize("expected", [10**9, 400])
+def test_reading_the_matches_in_windows_of_ids_gives_the_same_page(
+    demo: None, monkeypatch: pytest.MonkeyPatch, expected: int
+) -> None:
+    """Issue 11: for a term in some share of the catalogue each stratum's first matches are
+    looked for in a window of IDs at its start (sized by the estimate of all matches) and the
+    window widened until it holds enough or is the whole stratum: the same candidates, so
+    the same pages as a pass over all the matches, whether the estimate is far too high
+    (windows widened again and again) or about right."""
+    catalogue_bulkload(count=3000, seed=13)
+    word = _common_word()
+    cases = [
+        *CASES,
+        {"query": word}, {"query": word, "sort": "title"}, {"query": f"{word} hus"},
+        {"query": word, "material_types": ["e-bog"]}, {"query": word, "page": 3},
+        {"query": word, "lendable_at_agency": "710100", "year_from": 1990},
+    ]  # fmt: skip
+    monkeypatch.setattr(engine, "CANDIDATES", 40)
+    monkeypatch.setattr(engine, "EXACT", 0)
+    for backend in (SqliteFts5Backend, PostgresFtsBackend):
+        monkeypatch.setattr(backend, "few_matches", lambda *args: True)
+        monkeypatch.setattr(backend, "match_rows", lambda self: None)
+    whole = [_summary(_run(case)) for case in cases]
+    assert any(p["estimated"] for p in whole)
+    widened = []
+    widen = engine._widen
+
+    def counted(*args: Any) -> dict[int, tuple[int, int]]:
+        wider = widen(*args)
+        widened.append(len(wider))
+        return wider
+
+    monkeypatch.setattr(engine, "_widen", counted)
+    for backend in (SqliteFts5Backend, PostgresFtsBackend):
+        monkeypatch.setattr(backend, "match_rows", lambda self: float(expected))
+    assert [_summary(_run(case)) for case in cases] == whole
+    assert widened and (sum(widened) > len(cases) if expected == 10**9 else True)

@@ -52,6 +52,10 @@ class SearchBackend(Protocol):
         by (title length, ID): the ranking's order within a tier; None: none from this field."""
         ...
 
+    def match_rows(self) -> float | None:
+        """The estimate of how many manifestations match that prepare read, if any."""
+        ...
+
     def few_matches(
         self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
     ) -> bool:
@@ -81,6 +85,9 @@ class SqliteFts5Backend:
 
     def prepare(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> None:
         return None  # the FTS5 indexes read every field's hits in ranking order, at any size
+
+    def match_rows(self) -> float | None:
+        return None  # FTS5 stops after each stratum's first matches: no estimate needed
 
     def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]]:
         table = BEST_FIELDS[field]
@@ -141,10 +148,13 @@ def refresh_term_counts(conn: BaseDatabaseWrapper) -> None:
         )
 
 
-# Below this share of the catalogue, reading every match through the GIN index is cheaper
+# Below this share of the catalogue, reading the matches through the GIN index is cheaper
 # than reading the primary key in order with the match as a filter (the planner prices the
-# filter too low and picks the key where the index would be 3-10x faster).
-FEW_MATCHES = 0.01
+# filter too low and picks the key where the index would be 3-10x faster). From 0.25 % on
+# (engine.WINDOWED) the GIN index's matches are read in a window of IDs per stratum only;
+# above 3 % the first matches along the key come soon enough, and the GIN index's list of
+# the term's rows costs more than they (bench/RESULTS.md, issue 11).
+FEW_MATCHES = 0.03
 # A field's hits are found with its GIN index and sorted only when the planner expects at most
 # this many: the sort reads every one of them from the table (a common title word at 1M: 87,000
 # rows on 31,000 pages, 180-500 ms; bench/RESULTS.md, issue 11). Above it the title hits are
@@ -172,6 +182,9 @@ class PostgresFtsBackend:
         rows = _plan_rows(conn, parts, params)
         self._rows = rows[0]
         self._field_rows = dict(zip(BEST_FIELDS, rows[1:], strict=True))
+
+    def match_rows(self) -> float | None:
+        return self._rows
 
     def few_matches(
         self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
