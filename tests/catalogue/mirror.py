@@ -16,6 +16,7 @@ from biblogin.catalogue.models import Holding, Manifestation, OnlineAccess, Work
 
 MODELS: tuple[type[models.Model], ...] = (Work, Manifestation, Holding, OnlineAccess)
 _initial = importlib.import_module("biblogin.catalogue.migrations.0001_initial")
+_term_counts = importlib.import_module("biblogin.catalogue.migrations.0003_search_term_counts")
 _best_hits = importlib.import_module("biblogin.catalogue.migrations.0004_search_best_hits")
 _page_size = importlib.import_module("biblogin.catalogue.migrations.0006_search_fts_page_size")
 
@@ -35,6 +36,7 @@ def sqlite_mirror() -> Iterator[BaseDatabaseWrapper]:
                 editor.create_model(model)
             for sql in [
                 *_initial.SQLITE_CREATE,
+                *_term_counts.SQLITE_CREATE,
                 *_best_hits.SQLITE_CREATE,
                 *_page_size._statements(_page_size.PAGE_SIZE),
             ]:

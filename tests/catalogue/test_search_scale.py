@@ -385,3 +385,37 @@ def test_reading_the_matches_in_windows_of_ids_gives_the_same_page(
         monkeypatch.setattr(backend, "match_rows", lambda self: float(expected))
     assert [_summary(_run(case)) for case in cases] == whole
     assert widened and (sum(widened) > len(cases) if expected == 10**9 else True)
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's term-count snapshot")
+def test_the_term_counts_read_with_the_candidates_give_the_estimates_of_term_counts(
+    demo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: SQLite reads the snapshot's count of each term in the candidates' statement;
+    the estimates are those of term_counts, also for a term added since the snapshot."""
+    catalogue_bulkload(count=2000, seed=14)
+    word = _common_word()
+    for i in range(12):  # a term the snapshot lacks, in more rows than a stratum's sample
+        manifestation_save(
+            manifestation=Manifestation(
+                pid=f"870970-basis:{70000041 + i}", work=Work.objects.create(work_id=f"w:{i}"),
+                title=f"Zyxwortel {word}", material_type="bog",
+            )
+        )  # fmt: skip
+    cases = [{"query": word}, {"query": f"{word} hus"}, {"query": f"{word} zyxwortel"},
+             {"query": word, "material_types": ["e-bog"]}]  # fmt: skip
+    monkeypatch.setattr(engine, "CANDIDATES", 20)
+    monkeypatch.setattr(engine, "EXACT", 0)
+    asked: list[list[str]] = []
+    counts = SqliteFts5Backend.term_counts
+
+    def term_counts(self: SqliteFts5Backend, conn: Any, terms: list[str]) -> list[float]:
+        asked.append(list(terms))
+        return counts(self, conn, terms)
+
+    monkeypatch.setattr(SqliteFts5Backend, "term_counts", term_counts)
+    read_with = [_summary(_run(case)) for case in cases]
+    assert read_with[0]["estimated"] and asked == [[word, "zyxwortel"]]  # only the new term's
+    monkeypatch.setattr(SqliteFts5Backend, "term_counts_sql", lambda self, terms: None)
+    assert [_summary(_run(case)) for case in cases] == read_with
+    assert len(asked) > 1

@@ -67,6 +67,11 @@ class SearchBackend(Protocol):
         """How many manifestations contain each term, by the index's statistics."""
         ...
 
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        """A query of (term, docs) for the terms' counts kept in a table, to be read in the
+        search's own statement (None: term_counts asks the back-end)."""
+        ...
+
 
 class SqliteFts5Backend:
     vendor = "sqlite"
@@ -102,6 +107,11 @@ class SqliteFts5Backend:
         self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
     ) -> bool:
         return False  # FTS5 reads its matches in ID order: stopping early is always cheapest
+
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        # The snapshot's rows, read with the candidates (a statement of its own costs more).
+        marks = ", ".join(["%s"] * len(terms))
+        return (f"SELECT term, docs FROM {TERM_COUNTS} WHERE term IN ({marks})", list(terms))  # noqa: S608
 
     def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
         # From the snapshot (refresh_term_counts): FTS5 stores no count per term, and fts5vocab
@@ -194,6 +204,9 @@ class PostgresFtsBackend:
             # This module's SQL fragments; the terms are parameters.
             self._rows = _plan_rows(conn, [f"SELECT 1 FROM {source} WHERE {match}"], params)[0]  # noqa: S608
         return self._rows < FEW_MATCHES * rows
+
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        return None  # the planner's estimates, by EXPLAIN (term_counts)
 
     def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
         # The planner's estimate per term: ANALYZE keeps the frequent lexemes' frequencies.

@@ -289,6 +289,7 @@ def _fetch(
     only: Collection[int] | None = None,
     backend: SearchBackend | None = None,
     windows: dict[int, tuple[int, int]] | None = None,
+    counts: bool = False,
 ) -> list[tuple[Any, ...]]:
     """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum (or in
     those numbered in ``only``), and (stratum -1) the first ``best`` title hits and the first
@@ -299,7 +300,9 @@ def _fetch(
     key); or one pass over all the matches numbered per stratum, for a term the back-end
     expects in few rows (``few``; PostgreSQL: the GIN index, then the rows it points to). That
     one reads every stratum, whatever ``only`` says, unless ``windows`` (stratum -> first and
-    last ID) name the ID ranges to read: then only the matches in those."""
+    last ID) name the ID ranges to read: then only the matches in those. With ``counts``,
+    and a back-end that keeps them in a table (SQLite), the same statement also reads each
+    term's count (stratum -2: count, term), which the estimates need."""
     backend = backend or backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
@@ -312,6 +315,10 @@ def _fetch(
         b_source, b_match, b_order, b_params = found
         best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
         best_params += [*b_params, *where_params, best]
+    counted = backend.term_counts_sql(terms) if counts else None
+    if counted is not None:
+        best_sql.append((f"({counted[0]}) t", "1 = 1", "t.term"))
+        best_params += [*counted[1], len(terms)]
     if few:
         window_params: list[int] = []
         if windows is not None:
@@ -331,7 +338,7 @@ def _fetch(
             f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
             "WHERE n <= %s",
             *(
-                f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS}, 0 AS n FROM {b_source} "
+                f"SELECT * FROM (SELECT {_best_columns(b_source)}, 0 AS n FROM {b_source} "
                 f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
                 for i, (b_source, b_condition, b_order) in enumerate(best_sql)
             ),
@@ -346,12 +353,19 @@ def _fetch(
         for j in read
     ]
     parts += [
-        f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS} FROM {b_source} "
+        f"SELECT * FROM (SELECT {_best_columns(b_source)} FROM {b_source} "
         f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
         for i, (b_source, b_condition, b_order) in enumerate(best_sql)
     ]
     params = [p for j in read for p in (*match_params, *where_params, *strata[j], limit)]
     return _rows(conn, " UNION ALL ".join(parts), [*params, *best_params])
+
+
+def _best_columns(source: str) -> str:
+    """The SELECT list of a best-hits part, or of the term counts' part (its source "(…) t")."""
+    if source.endswith(") t"):
+        return "-2 AS stratum, t.docs, t.term, " + ", ".join(["NULL"] * (len(_FIELDS) - 2))
+    return f"-1 AS stratum, {_COLUMNS}"
 
 
 def _windows(
@@ -389,12 +403,18 @@ def _bounded(
     filters: SearchFilters,
     sampled: float,
     candidates: int,
+    known: dict[str, float] | None = None,
 ) -> float:
     """The estimated number of matching manifestations, with the back-end's count of each
     term (SQLite: the bulk load's snapshot; PostgreSQL: ANALYZE's statistics): no more match
     than the rarest term's count, and for one term and no filter that count is the answer.
-    (The sample alone misjudges a term crowded into one batch of IDs.)"""
-    counts = backend_for(conn).term_counts(conn, terms)
+    (The sample alone misjudges a term crowded into one batch of IDs.) ``known``: the counts
+    _fetch read already (a term not among them: the back-end counts it)."""
+    known = known or {}
+    if all(t in known for t in terms):
+        counts = [known[t] for t in terms]
+    else:
+        counts = backend_for(conn).term_counts(conn, terms)
     bound = float(min(counts)) if counts else sampled
     unfiltered = not _filters_sql(filters)[0]
     estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
@@ -459,8 +479,10 @@ def search(
     windows = _windows(strata, backend.match_rows(), per_stratum + 1) if few else None
     fetched = _fetch(
         conn, terms, filters, strata, per_stratum + 1, BEST, few=few, backend=backend,
-        windows=windows,
+        windows=windows, counts=True,
     )  # fmt: skip
+    known = {str(row[2]): float(row[1]) for row in fetched if row[0] == -2}
+    fetched = [row for row in fetched if row[0] != -2]
     while windows:
         # A window with too few matches is read again, wider, until it has enough or is its
         # whole stratum: the candidates are the same as those of whole strata.
@@ -482,7 +504,7 @@ def search(
     estimated = bool(full)
     ranked = candidates
     if estimated:
-        matches = _bounded(conn, terms, filters, matches, len(candidates))
+        matches = _bounded(conn, terms, filters, matches, len(candidates), known)
         # The title and creator hits are ranked too; the estimates are the sample's alone
         # (without estimates the sample holds every match, these among them).
         sampled = {c[0] for c in candidates}
