@@ -26,15 +26,20 @@ sample but not counted in the estimates, so the first page of a large result hol
 hits of the whole result, not of the sample (first hit equal to the exact ranking's: 48 of 49
 estimated bench queries at 1M, against 34 of 47 with a sample of 200 alone; bench/RESULTS.md).
 On SQLite the cost of a search is so bounded by ``CANDIDATES + 2 x BEST`` rows, not by how
-many manifestations match; on PostgreSQL the sort reads a field's matches.
+many manifestations match. PostgreSQL sorts a field's GIN matches only when the planner expects
+few (backends.BEST_SORTED); for a common title word the title hits are the titles that are just
+the query, from a B-tree in ID order, and a common creator name gives none. And a term in some
+share of the catalogue is read in a window of IDs at the start of each stratum (``WINDOWED``),
+not all its matches: the same candidates, read from fewer rows.
 
 **Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
 rank with the same code: 4 if every term is in the title, +4 if every term is among the
 creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
 then the shorter title, then the PID (code-point order, which is UTF-8 byte order) as the
 tie-break. A work ranks by its best candidate manifestation, which the hit shows (for "newest":
-its newest). Three queries: the catalogue's ID range, the candidates, the page's works
-(PostgreSQL: and the planner's estimate of the match).
+its newest). Three queries: the catalogue's ID range, the candidates (SQLite: with the
+terms' counts), the page's works (PostgreSQL: and the planner's estimates of the match and of
+each field's, and a wider window now and then).
 """
 
 from __future__ import annotations
