@@ -166,6 +166,10 @@ _COLUMNS = (
     "m.search_creators, m.sort_title"
 )
 _FIELDS = _COLUMNS.split(", ")
+# The SELECT lists of _fetch's parts: a title or creator hit (stratum -1), a term's count
+# (stratum -2: count, term, and NULLs for the other columns).
+_BEST_COLUMNS = f"-1 AS stratum, {_COLUMNS}"
+_COUNT_COLUMNS = "-2 AS stratum, t.docs, t.term, " + ", ".join(["NULL"] * (len(_FIELDS) - 2))
 _Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
 _WORK, _VALUE = itemgetter(1), itemgetter(1)  # a candidate's work; a (work, value) pair's value
 _FACET_COLUMNS = (itemgetter(3), itemgetter(4), itemgetter(5))  # as FACET_KEYS
@@ -311,18 +315,19 @@ def _fetch(
     backend = backend or backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
-    best_sql: list[tuple[str, str, str]] = []  # (FROM, WHERE, ORDER BY) per BEST_FIELDS
+    # (SELECT list, FROM, WHERE, ORDER BY) per BEST_FIELDS, and the term counts' part.
+    best_sql: list[tuple[str, str, str, str]] = []
     best_params: list[Any] = []
     for best_field in BEST_FIELDS if best else ():
         found = backend.best_sql(terms, best_field)
         if found is None:  # none from this field (PostgreSQL: a common term there)
             continue
         b_source, b_match, b_order, b_params = found
-        best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
+        best_sql.append((_BEST_COLUMNS, b_source, " AND ".join([b_match, *where]), b_order))
         best_params += [*b_params, *where_params, best]
     counted = backend.term_counts_sql(terms) if counts else None
     if counted is not None:
-        best_sql.append((f"({counted[0]}) t", "1 = 1", "t.term"))
+        best_sql.append((_COUNT_COLUMNS, f"({counted[0]}) t", "1 = 1", "t.term"))
         best_params += [*counted[1], len(terms)]
     if few:
         window_params: list[int] = []
@@ -343,9 +348,9 @@ def _fetch(
             f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
             "WHERE n <= %s",
             *(
-                f"SELECT * FROM (SELECT {_best_columns(b_source)}, 0 AS n FROM {b_source} "
+                f"SELECT * FROM (SELECT {b_columns}, 0 AS n FROM {b_source} "
                 f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
-                for i, (b_source, b_condition, b_order) in enumerate(best_sql)
+                for i, (b_columns, b_source, b_condition, b_order) in enumerate(best_sql)
             ),
         ])  # fmt: skip
         params = [*bounds, *bounds, *match_params, *where_params, *window_params, limit]
@@ -358,19 +363,12 @@ def _fetch(
         for j in read
     ]
     parts += [
-        f"SELECT * FROM (SELECT {_best_columns(b_source)} FROM {b_source} "
+        f"SELECT * FROM (SELECT {b_columns} FROM {b_source} "
         f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
-        for i, (b_source, b_condition, b_order) in enumerate(best_sql)
+        for i, (b_columns, b_source, b_condition, b_order) in enumerate(best_sql)
     ]
     params = [p for j in read for p in (*match_params, *where_params, *strata[j], limit)]
     return _rows(conn, " UNION ALL ".join(parts), [*params, *best_params])
-
-
-def _best_columns(source: str) -> str:
-    """The SELECT list of a best-hits part, or of the term counts' part (its source "(…) t")."""
-    if source.endswith(") t"):
-        return "-2 AS stratum, t.docs, t.term, " + ", ".join(["NULL"] * (len(_FIELDS) - 2))
-    return f"-1 AS stratum, {_COLUMNS}"
 
 
 def _windows(
