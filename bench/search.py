@@ -16,6 +16,14 @@ rounds, large first in even ones), so a change of the machine's load hits both a
 p95 are over all timed runs of a size; the CPU median is this process's CPU time per search (on
 PostgreSQL only the client's share). The goal (issue 11): the large median within 2x of the
 small median and under 100 ms.
+
+``--keep`` keeps the two built databases (SQLite: ``var/bench-search/<small>-<large>/``;
+PostgreSQL: ``bench_search_<small>_<large>`` and its ``_small`` copy) and a later ``--keep`` run
+of the same sizes reuses them, migrated to the current code, instead of loading again (the load
+is most of a run's time). A reused pair is not a fresh load: tables a migration fills are laid
+out apart from the rest, so record figures from a run without ``--keep`` (``--rebuild`` drops a
+kept pair first). ``--agreement`` also compares each estimated query's first page at the large
+size with an exact run (every match ranked): the first hit, the works in common, the total.
 """
 
 from __future__ import annotations
@@ -35,12 +43,12 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS.md"
 
 
-def _queries() -> list[dict[str, Any]]:
+def _queries(using: str = "default") -> list[dict[str, Any]]:
     """The query set, read from the small catalogue (so the same at both sizes)."""
     from biblogin.catalogue.bulkload import PID_BASE
     from biblogin.catalogue.models import Manifestation
 
-    synthetic = Manifestation.objects.filter(pid__gte=f"870970-basis:{PID_BASE}")
+    synthetic = Manifestation.objects.using(using).filter(pid__gte=f"870970-basis:{PID_BASE}")
     words: dict[str, int] = {}
     for t in synthetic.values_list("search_title", flat=True)[:5000]:
         for w in t.split():
@@ -175,7 +183,43 @@ def connections_admin() -> Any:
     return cursor()
 
 
-def child(small: int, large: int, rounds: int, small_name: str) -> None:
+def _agreement(cases: list[dict[str, Any]], conn: Any) -> dict[str, Any]:
+    """Each estimated query's first page against an exact run (every match a candidate)."""
+    from biblogin.catalogue.search import engine
+
+    compared = []
+    for case in cases:
+        page = _search(case, conn)
+        if not page.estimated:
+            continue
+        candidates = engine.CANDIDATES
+        engine.CANDIDATES = 10**9
+        try:
+            exact = _search(case, conn)
+        finally:
+            engine.CANDIDATES = candidates
+        ours, theirs = [h.work_id for h in page.hits], [h.work_id for h in exact.hits]
+        compared.append({
+            "case": json.dumps(case, ensure_ascii=False, sort_keys=True),
+            "first_hit": ours[:1] == theirs[:1],
+            "in_common": len(set(ours) & set(theirs)),
+            "total_error": abs(page.total - exact.total) / max(exact.total, 1),
+        })  # fmt: skip
+    errors = sorted(c["total_error"] for c in compared)
+    return {
+        "estimated": len(compared),
+        "first_hit_equal": sum(c["first_hit"] for c in compared),
+        "first_page_in_common": round(statistics.mean(c["in_common"] for c in compared), 1)
+        if compared
+        else None,
+        "total_error_median": round(statistics.median(errors), 3) if errors else None,
+        "misses": [c["case"] for c in compared if not c["first_hit"]],
+    }
+
+
+def child(
+    small: int, large: int, rounds: int, small_name: str, reuse: bool, agreement: bool
+) -> None:
     """Runs inside the benchmark's own database (DATABASE_URL set by the parent)."""
     import django
 
@@ -188,60 +232,111 @@ def child(small: int, large: int, rounds: int, small_name: str) -> None:
     from biblogin.catalogue.models import Manifestation
     from biblogin.demo.services import demo_load
 
-    call_command("migrate", verbosity=0)
-    demo_load()
-    result: dict[str, Any] = {"vendor": connection.vendor}
-    demo_count = Manifestation.objects.count()
-    started = time.monotonic()
-    catalogue_bulkload(count=small - demo_count)
-    result["small_load_s"] = round(time.monotonic() - started, 1)
-    cases = _queries()
-    small_count = Manifestation.objects.count()
-    _copy_small(small_name)
-    started = time.monotonic()
-    catalogue_bulkload(count=large - small)
-    result["large_load_s"] = round(time.monotonic() - started, 1)
+    result: dict[str, Any] = {"vendor": connection.vendor, "reused": reuse}
+    connections.settings["small"] = {**connections.settings["default"], "NAME": small_name}
+    if reuse:  # a kept pair (--keep): brought up to the current migrations, not loaded again
+        started = time.monotonic()
+        call_command("migrate", verbosity=0)
+        call_command("migrate", verbosity=0, database="small")
+        result["small_load_s"] = result["large_load_s"] = 0.0
+        result["migrate_s"] = round(time.monotonic() - started, 1)
+        cases = _queries(using="small")
+        small_count = Manifestation.objects.using("small").count()
+    else:
+        call_command("migrate", verbosity=0)
+        demo_load()
+        demo_count = Manifestation.objects.count()
+        started = time.monotonic()
+        catalogue_bulkload(count=small - demo_count)
+        result["small_load_s"] = round(time.monotonic() - started, 1)
+        cases = _queries()
+        small_count = Manifestation.objects.count()
+        _copy_small(small_name)
+        started = time.monotonic()
+        catalogue_bulkload(count=large - small)
+        result["large_load_s"] = round(time.monotonic() - started, 1)
     large_count = Manifestation.objects.count()
     # Measure a catalogue at rest: the load's writes on disk first, so the kernel is not still
     # writing back the pages the searches read through SQLite's memory map.
     connection.close()
-    os.sync()
-    connections.settings["small"] = {**connections.settings["default"], "NAME": small_name}
-    measured = _measure(cases, rounds, {"small": connections["small"], "large": connection})
     connections["small"].close()
+    os.sync()
+    measured = _measure(cases, rounds, {"small": connections["small"], "large": connection})
     result.update(measured)
     result["small"]["manifestations"] = small_count
     result["large"]["manifestations"] = large_count
+    if agreement:
+        result["agreement"] = _agreement(cases, connection)
+    connections["small"].close()
     print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
 
 
-def _run(backend: str, small: int, large: int, rounds: int) -> dict[str, Any]:
+_PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def _psql(sql: str, *, check: bool = True) -> str:
+    done = subprocess.run(
+        ["psql", f"{_PG}/postgres", "-qAtc", sql], check=check, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def _run(
+    backend: str, small: int, large: int, rounds: int, *, keep: bool, rebuild: bool,
+    agreement: bool,
+) -> dict[str, Any]:  # fmt: skip
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         env["BIBLOGIN_VAR_DIR"] = tmp
         env["PYTHONPATH"] = f"{REPO / 'src'}:{REPO}:{env.get('PYTHONPATH', '')}"
-        db = f"bench_search_{os.getpid()}"
-        base = "postgres://postgres@127.0.0.1:5432"
+        db = f"bench_search_{small}_{large}" if keep else f"bench_search_{os.getpid()}"
+        kept = REPO / "var" / "bench-search" / f"{small}-{large}"  # SQLite's, with --keep
         if backend == "postgres":
-            subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {db}"], check=True)
-            env["DATABASE_URL"] = f"{base}/{db}"
             small_name = f"{db}_small"
+            if rebuild:
+                for name in (db, small_name):
+                    _psql(f"DROP DATABASE IF EXISTS {name}")
+            # A complete pair: the large database's comment, set once the run has succeeded.
+            complete = "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            reuse = keep and _psql(f"{complete} WHERE datname = '{db}'") == "complete"
+            if not reuse:
+                for name in (db, small_name):
+                    _psql(f"DROP DATABASE IF EXISTS {name}")
+                _psql(f"CREATE DATABASE {db}")
+            env["DATABASE_URL"] = f"{_PG}/{db}"
         else:
-            env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
-            small_name = f"{tmp}/small.sqlite3"
+            where = kept if keep else Path(tmp)
+            if rebuild and kept.exists():
+                for f in kept.iterdir():
+                    f.unlink()
+            reuse = keep and (kept / "complete").exists()
+            if keep and not reuse:
+                kept.mkdir(parents=True, exist_ok=True)
+                for f in kept.iterdir():
+                    f.unlink()
+            env["DATABASE_URL"] = f"sqlite:///{where}/bench.sqlite3"
+            small_name = f"{where}/small.sqlite3"
+        ok = False
         try:
             out = subprocess.run(
                 [sys.executable, "-m", "bench.search", "--child", str(small), str(large),
-                 str(rounds), small_name],
+                 str(rounds), small_name, "reuse" if reuse else "build",
+                 "agreement" if agreement else "-"],
                 env=env, cwd=REPO, check=True, capture_output=True, text=True,
             )  # fmt: skip
+            ok = True
+        except subprocess.CalledProcessError as e:
+            sys.stderr.write(e.stderr)
+            raise
         finally:
-            if backend == "postgres":
+            if backend == "postgres" and not (keep and ok):
                 for name in (db, small_name):
-                    subprocess.run(
-                        ["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-                        check=False,
-                    )
+                    _psql(f"DROP DATABASE IF EXISTS {name}", check=False)
+            if keep and ok:
+                if backend == "postgres":
+                    _psql(f"COMMENT ON DATABASE {db} IS 'complete'")
+                else:
+                    (kept / "complete").touch()
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
     result: dict[str, Any] = json.loads(line[len("RESULT ") :])
     return result
@@ -290,12 +385,27 @@ def _table(r: dict[str, Any]) -> str:
             for q in g["slowest"]
         ],
     ]
+    if r.get("reused"):
+        lines += ["", "Measured on a kept pair of databases (`--keep`), not a fresh load."]
+    a = r.get("agreement")
+    if a:
+        lines += [
+            "",
+            f"Against an exact run at the large size (every match ranked), over the "
+            f"{a['estimated']} estimated queries: first hit equal for **{a['first_hit_equal']} "
+            f"of {a['estimated']}**; works in common on the first page (of 20) "
+            f"{a['first_page_in_common']} on average; median error of the total "
+            f"{a['total_error_median']:.1%}. First hit differs: "
+            + (", ".join(f"`{m}`" for m in a["misses"]) or "none")
+            + ".",
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        a = sys.argv
+        child(int(a[2]), int(a[3]), int(a[4]), a[5], a[6] == "reuse", a[7] == "agreement")
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], required=True)
@@ -303,10 +413,20 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the built databases; reuse kept ones"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="with --keep: load them afresh")
+    parser.add_argument(
+        "--agreement", action="store_true", help="estimated first pages against exact runs"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     load_before = os.getloadavg()
-    result = _run(args.backend, args.small, args.large, args.rounds)
+    result = _run(
+        args.backend, args.small, args.large, args.rounds, keep=args.keep,
+        rebuild=args.rebuild, agreement=args.agreement,
+    )  # fmt: skip
     result["load"] = [round(x, 1) for x in (*load_before, *os.getloadavg())]
     text = _table(result)
     print(text)

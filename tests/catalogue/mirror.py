@@ -16,7 +16,9 @@ from biblogin.catalogue.models import Holding, Manifestation, OnlineAccess, Work
 
 MODELS: tuple[type[models.Model], ...] = (Work, Manifestation, Holding, OnlineAccess)
 _initial = importlib.import_module("biblogin.catalogue.migrations.0001_initial")
+_term_counts = importlib.import_module("biblogin.catalogue.migrations.0003_search_term_counts")
 _best_hits = importlib.import_module("biblogin.catalogue.migrations.0004_search_best_hits")
+_page_size = importlib.import_module("biblogin.catalogue.migrations.0006_search_fts_page_size")
 
 
 @contextmanager
@@ -32,7 +34,12 @@ def sqlite_mirror() -> Iterator[BaseDatabaseWrapper]:
         with mirror.schema_editor() as editor:
             for model in MODELS:
                 editor.create_model(model)
-            for sql in [*_initial.SQLITE_CREATE, *_best_hits.SQLITE_CREATE]:
+            for sql in [
+                *_initial.SQLITE_CREATE,
+                *_term_counts.SQLITE_CREATE,
+                *_best_hits.SQLITE_CREATE,
+                *_page_size._statements(_page_size.PAGE_SIZE),
+            ]:
                 editor.execute(sql)
         with mirror.cursor() as cursor:  # after the schema editor, which turns them on again
             cursor.execute("PRAGMA foreign_keys = OFF")  # the registry is not copied

@@ -3,7 +3,8 @@
 Titles are drawn from a Danish vocabulary with a Zipf-like skew (some words common, most rare),
 creators from name lists, so queries of common and rare terms both occur. Rows are written in
 bulk with explicit IDs: ``executemany`` in one transaction on SQLite (the FTS5 triggers index
-each row), ``COPY`` on PostgreSQL (the GIN index is dropped for the load and built once after).
+each row), ``COPY`` on PostgreSQL (the search's indexes are dropped for the load and built once
+after).
 PIDs are ``870970-basis:<50,000,000 + row ID>``, apart from the demo catalogue's.
 """
 
@@ -210,14 +211,18 @@ class _SqlWriter:
             refresh_term_counts(connection)  # the search's statistics
 
 
-# The search's GIN indexes (migrations 0001 and 0004): dropped for the load, built once after.
-_GIN_INDEXES = (
-    ("catalogue_manifestation_search", "search_vector"),
-    ("catalogue_manifestation_title_terms", "to_tsvector('simple'::regconfig, search_title)"),
+# The search's indexes (migrations 0001, 0004 and 0007): dropped for the load, built once after.
+_SEARCH_INDEXES = (
+    ("catalogue_manifestation_search", "USING GIN (search_vector)"),
+    (
+        "catalogue_manifestation_title_terms",
+        "USING GIN (to_tsvector('simple'::regconfig, search_title))",
+    ),
     (
         "catalogue_manifestation_creator_terms",
-        "to_tsvector('simple'::regconfig, search_creators)",
+        "USING GIN (to_tsvector('simple'::regconfig, search_creators))",
     ),
+    ("catalogue_manifestation_title_exact", "(left(search_title, 200), id)"),
 )
 
 
@@ -228,7 +233,7 @@ class _PostgresWriter(_SqlWriter):
         super().__init__(tables)
         self.tables = tables
         with connection.cursor() as cursor:
-            for index, _ in _GIN_INDEXES:
+            for index, _ in _SEARCH_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {index}")
 
     def write(self, groups: tuple[list[Row], list[Row], list[Row]], counts: list[int]) -> None:
@@ -248,10 +253,8 @@ class _PostgresWriter(_SqlWriter):
             # The deferred foreign-key checks first: an index cannot be built with them pending.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for index, expression in _GIN_INDEXES:
-                cursor.execute(
-                    f"CREATE INDEX {index} ON catalogue_manifestation USING GIN ({expression})"
-                )
+            for index, definition in _SEARCH_INDEXES:
+                cursor.execute(f"CREATE INDEX {index} ON catalogue_manifestation {definition}")
             for table in self.tables:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # noqa: S608

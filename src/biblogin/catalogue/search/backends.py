@@ -42,9 +42,18 @@ class SearchBackend(Protocol):
         ``m`` that contain every term, ordered by ``m.id`` in the way the index reads it."""
         ...
 
-    def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]]:
+    def prepare(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> None:
+        """Look at the query once before its SQL is made (PostgreSQL: the planner's estimates
+        of the match and of each best-hits field's match, in one EXPLAIN)."""
+        ...
+
+    def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]] | None:
         """The same for the manifestations with every term in ``field`` (BEST_FIELDS), ordered
-        by (title length, ID): the ranking's order within a tier."""
+        by (title length, ID): the ranking's order within a tier; None: none from this field."""
+        ...
+
+    def match_rows(self) -> float | None:
+        """The estimate of how many manifestations match that prepare read, if any."""
         ...
 
     def few_matches(
@@ -56,6 +65,11 @@ class SearchBackend(Protocol):
 
     def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
         """How many manifestations contain each term, by the index's statistics."""
+        ...
+
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        """A query of (term, docs) for the terms' counts kept in a table, to be read in the
+        search's own statement (None: term_counts asks the back-end)."""
         ...
 
 
@@ -74,6 +88,12 @@ class SqliteFts5Backend:
             [expression],
         )
 
+    def prepare(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> None:
+        return None  # the FTS5 indexes read every field's hits in ranking order, at any size
+
+    def match_rows(self) -> float | None:
+        return None  # FTS5 stops after each stratum's first matches: no estimate needed
+
     def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]]:
         table = BEST_FIELDS[field]
         return (
@@ -87,6 +107,11 @@ class SqliteFts5Backend:
         self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
     ) -> bool:
         return False  # FTS5 reads its matches in ID order: stopping early is always cheapest
+
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        # The snapshot's rows, read with the candidates (a statement of its own costs more).
+        marks = ", ".join(["%s"] * len(terms))
+        return (f"SELECT term, docs FROM {TERM_COUNTS} WHERE term IN ({marks})", list(terms))  # noqa: S608
 
     def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
         # From the snapshot (refresh_term_counts): FTS5 stores no count per term, and fts5vocab
@@ -133,27 +158,55 @@ def refresh_term_counts(conn: BaseDatabaseWrapper) -> None:
         )
 
 
-# Below this share of the catalogue, reading every match through the GIN index is cheaper
+# Below this share of the catalogue, reading the matches through the GIN index is cheaper
 # than reading the primary key in order with the match as a filter (the planner prices the
-# filter too low and picks the key where the index would be 3-10x faster).
-FEW_MATCHES = 0.01
+# filter too low and picks the key where the index would be 3-10x faster). From 0.25 % on
+# (engine.WINDOWED) the GIN index's matches are read in a window of IDs per stratum only;
+# above 3 % the first matches along the key come soon enough, and the GIN index's list of
+# the term's rows costs more than they (bench/RESULTS.md, issue 11).
+FEW_MATCHES = 0.03
+# A field's hits are found with its GIN index and sorted only when the planner expects at most
+# this many: the sort reads every one of them from the table (a common title word at 1M: 87,000
+# rows on 31,000 pages, 180-500 ms; bench/RESULTS.md, issue 11). Above it the title hits are
+# the titles that are just the query, read in ID order from a B-tree (migration 0007) and
+# stopped after BEST: the best tier of the title hits, and for one word all of the first
+# length. A common field gives no creator hits; its page comes from the sample.
+BEST_SORTED = 2000
 
 
 class PostgresFtsBackend:
     vendor = "postgresql"
 
+    def __init__(self) -> None:
+        # prepare's estimates: the match, and per BEST_FIELDS the field's match.
+        self._rows: float | None = None
+        self._field_rows: dict[str, float] = {}
+
+    def prepare(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> None:
+        # This module's SQL fragments; the terms are parameters.
+        source, match, _, params = self.matches_sql(terms)
+        parts = [f"SELECT 1 FROM {source} WHERE {match}"]  # noqa: S608
+        for field in BEST_FIELDS:
+            parts.append(f"SELECT 1 FROM catalogue_manifestation m WHERE {_field_match(field)}")  # noqa: S608
+            params = [*params, " & ".join(terms)]
+        rows = _plan_rows(conn, parts, params)
+        self._rows = rows[0]
+        self._field_rows = dict(zip(BEST_FIELDS, rows[1:], strict=True))
+
+    def match_rows(self) -> float | None:
+        return self._rows
+
     def few_matches(
         self, conn: BaseDatabaseWrapper, source: str, match: str, params: list[Any], rows: int
     ) -> bool:
         # The planner's estimate (its statistics of the tsvector's lexemes), not a count.
-        with conn.cursor() as cursor:
+        if self._rows is None:
             # This module's SQL fragments; the terms are parameters.
-            sql = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {source} WHERE {match}"  # noqa: S608
-            cursor.execute(sql, params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return float(plan[0]["Plan"]["Plan Rows"]) < FEW_MATCHES * rows
+            self._rows = _plan_rows(conn, [f"SELECT 1 FROM {source} WHERE {match}"], params)[0]  # noqa: S608
+        return self._rows < FEW_MATCHES * rows
+
+    def term_counts_sql(self, terms: Sequence[str]) -> tuple[str, list[Any]] | None:
+        return None  # the planner's estimates, by EXPLAIN (term_counts)
 
     def term_counts(self, conn: BaseDatabaseWrapper, terms: Sequence[str]) -> list[float]:
         # The planner's estimate per term: ANALYZE keeps the frequent lexemes' frequencies.
@@ -161,26 +214,29 @@ class PostgresFtsBackend:
             "SELECT 1 FROM catalogue_manifestation m "
             "WHERE m.search_vector @@ plainto_tsquery('simple', %s)"
         )
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "EXPLAIN (FORMAT JSON) " + " UNION ALL ".join([one] * len(terms)), list(terms)
-            )
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        top = plan[0]["Plan"]
-        scans = top["Plans"] if len(terms) > 1 else [top]
-        return [float(scan["Plan Rows"]) for scan in scans]
+        return _plan_rows(conn, [one] * len(terms), list(terms))
 
-    def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]]:
+    def best_sql(self, terms: Sequence[str], field: str) -> tuple[str, str, str, list[Any]] | None:
         # The field's own tsvector (migration 0004: a GIN index per field), not the weight in
         # search_vector, which the GIN index cannot tell (every match would be rechecked).
         # The tokens are letters and digits only: no quoting needed in the tsquery text.
         if field not in BEST_FIELDS:  # a column name of this module's, never input
             raise ValueError(field)
+        if self._field_rows.get(field, 0.0) > BEST_SORTED:
+            if field != "search_title":
+                return None
+            title = " ".join(terms)
+            # The B-tree's own expression and order (migration 0007): read in ID order, stopped.
+            return (
+                "catalogue_manifestation m",
+                f"left(m.search_title, {TITLE_PREFIX}) = left(%s, {TITLE_PREFIX}) "
+                "AND m.search_title = %s",
+                f"left(m.search_title, {TITLE_PREFIX}), m.id",
+                [title, title],
+            )
         return (
             "catalogue_manifestation m",
-            f"to_tsvector('simple'::regconfig, m.{field}) @@ to_tsquery('simple', %s)",
+            _field_match(field),
             # Sorted after the GIN index has found them all, never read along an index in this
             # order: the planner cannot tell a field's term frequency, and a term frequent in
             # the text but absent from the field read all 1M rows in order (4-8 s).
@@ -195,6 +251,35 @@ class PostgresFtsBackend:
             "m.id",
             [" ".join(terms)],
         )
+
+
+# The exact-title B-tree's key (migration 0007): a prefix, so that no title is too long for it.
+TITLE_PREFIX = 200
+
+
+def _field_match(field: str) -> str:
+    return f"to_tsvector('simple'::regconfig, m.{field}) @@ to_tsquery('simple', %s)"
+
+
+def _plan_rows(conn: BaseDatabaseWrapper, parts: Sequence[str], params: list[Any]) -> list[float]:
+    """The planner's estimated rows of each query in ``parts``, in one EXPLAIN. Each part is a
+    CTE of its own: an Append of the parts could be a Parallel Append, which orders its parts
+    by cost and reports rows per worker; a CTE's plan is named and counts all its rows."""
+    ctes = ", ".join(f"p{i} AS MATERIALIZED ({part})" for i, part in enumerate(parts))
+    union = " UNION ALL ".join(f"SELECT 1 FROM p{i}" for i in range(len(parts)))  # noqa: S608
+    with conn.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) WITH {ctes} {union}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    rows: dict[str, float] = {}
+    nodes = [plan[0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        if str(node.get("Subplan Name", "")).startswith("CTE p"):
+            rows[node["Subplan Name"][4:]] = float(node["Plan Rows"])
+        nodes += node.get("Plans", [])
+    return [rows[f"p{i}"] for i in range(len(parts))]
 
 
 def backend_for(conn: BaseDatabaseWrapper | None = None) -> SearchBackend:

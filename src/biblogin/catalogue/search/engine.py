@@ -26,15 +26,20 @@ sample but not counted in the estimates, so the first page of a large result hol
 hits of the whole result, not of the sample (first hit equal to the exact ranking's: 48 of 49
 estimated bench queries at 1M, against 34 of 47 with a sample of 200 alone; bench/RESULTS.md).
 On SQLite the cost of a search is so bounded by ``CANDIDATES + 2 x BEST`` rows, not by how
-many manifestations match; on PostgreSQL the sort reads a field's matches.
+many manifestations match. PostgreSQL sorts a field's GIN matches only when the planner expects
+few (backends.BEST_SORTED); for a common title word the title hits are the titles that are just
+the query, from a B-tree in ID order, and a common creator name gives none. And a term in some
+share of the catalogue is read in a window of IDs at the start of each stratum (``WINDOWED``),
+not all its matches: the same candidates, read from fewer rows.
 
 **Ranking** is done here in Python over the candidates' stored token columns, so both back-ends
 rank with the same code: 4 if every term is in the title, +4 if every term is among the
 creators, +1 if every term is in the title or the creators, +2 if the title is just the query;
 then the shorter title, then the PID (code-point order, which is UTF-8 byte order) as the
 tie-break. A work ranks by its best candidate manifestation, which the hit shows (for "newest":
-its newest). Three queries: the catalogue's ID range, the candidates, the page's works
-(PostgreSQL: and the planner's estimate of the match).
+its newest). Three queries: the catalogue's ID range, the candidates (SQLite: with the
+terms' counts), the page's works (PostgreSQL: and the planner's estimates of the match and of
+each field's, and a wider window now and then).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from typing import Any
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from biblogin.catalogue.search.backends import BEST_FIELDS, backend_for
+from biblogin.catalogue.search.backends import BEST_FIELDS, SearchBackend, backend_for
 from biblogin.catalogue.search.text import query_terms
 
 SORTS = ("relevance", "newest", "title")
@@ -65,6 +70,13 @@ CANDIDATES = 100
 # this many it is exact. Far above the demo catalogue's largest result (128).
 EXACT = 200
 STRATA = 4  # the candidates are taken from this many equal parts of the ID range
+# PostgreSQL, a term expected in at least this share of the catalogue (but not so many that the
+# primary key is read in order): each stratum's first matches are looked for in a window at
+# its start that should hold WINDOW times as many as needed, widened if it does not. Reading
+# all of a stratum's matches from the table costs more than the primary key's ranges in the
+# GIN index's bitmap (a term in 0.45 % of 1M: 12 ms against 3; bench/RESULTS.md, issue 11).
+WINDOWED = 0.0025
+WINDOW = 2
 # And ranked with them (not part of the estimates): the first this many title hits (every term
 # in the title) and as many creator hits, each shortest title first: the ranking's order.
 BEST = 25
@@ -154,6 +166,10 @@ _COLUMNS = (
     "m.search_creators, m.sort_title"
 )
 _FIELDS = _COLUMNS.split(", ")
+# The SELECT lists of _fetch's parts: a title or creator hit (stratum -1), a term's count
+# (stratum -2: count, term, and NULLs for the other columns).
+_BEST_COLUMNS = f"-1 AS stratum, {_COLUMNS}"
+_COUNT_COLUMNS = "-2 AS stratum, t.docs, t.term, " + ", ".join(["NULL"] * (len(_FIELDS) - 2))
 _Candidate = tuple[int, int, str, str, str, int | None, str, str, str]
 _WORK, _VALUE = itemgetter(1), itemgetter(1)  # a candidate's work; a (work, value) pair's value
 _FACET_COLUMNS = (itemgetter(3), itemgetter(4), itemgetter(5))  # as FACET_KEYS
@@ -280,6 +296,9 @@ def _fetch(
     *,
     few: bool,
     only: Collection[int] | None = None,
+    backend: SearchBackend | None = None,
+    windows: dict[int, tuple[int, int]] | None = None,
+    counts: bool = False,
 ) -> list[tuple[Any, ...]]:
     """(stratum, candidate columns…): the first ``limit`` matches by ID in each stratum (or in
     those numbered in ``only``), and (stratum -1) the first ``best`` title hits and the first
@@ -289,35 +308,52 @@ def _fetch(
     in ID order and stops (FTS5 always; PostgreSQL for a frequent term, along the primary
     key); or one pass over all the matches numbered per stratum, for a term the back-end
     expects in few rows (``few``; PostgreSQL: the GIN index, then the rows it points to). That
-    one reads every stratum, whatever ``only`` says."""
-    backend = backend_for(conn)
+    one reads every stratum, whatever ``only`` says, unless ``windows`` (stratum -> first and
+    last ID) name the ID ranges to read: then only the matches in those. With ``counts``,
+    and a back-end that keeps them in a table (SQLite), the same statement also reads each
+    term's count (stratum -2: count, term), which the estimates need."""
+    backend = backend or backend_for(conn)
     source, match, order, match_params = backend.matches_sql(terms)
     where, where_params = _filters_sql(filters)
-    best_sql: list[tuple[str, str, str]] = []  # (FROM, WHERE, ORDER BY) per BEST_FIELDS
+    # (SELECT list, FROM, WHERE, ORDER BY) per BEST_FIELDS, and the term counts' part.
+    best_sql: list[tuple[str, str, str, str]] = []
     best_params: list[Any] = []
     for best_field in BEST_FIELDS if best else ():
-        b_source, b_match, b_order, b_params = backend.best_sql(terms, best_field)
-        best_sql.append((b_source, " AND ".join([b_match, *where]), b_order))
+        found = backend.best_sql(terms, best_field)
+        if found is None:  # none from this field (PostgreSQL: a common term there)
+            continue
+        b_source, b_match, b_order, b_params = found
+        best_sql.append((_BEST_COLUMNS, b_source, " AND ".join([b_match, *where]), b_order))
         best_params += [*b_params, *where_params, best]
+    counted = backend.term_counts_sql(terms) if counts else None
+    if counted is not None:
+        best_sql.append((_COUNT_COLUMNS, f"({counted[0]}) t", "1 = 1", "t.term"))
+        best_params += [*counted[1], len(terms)]
     if few:
+        window_params: list[int] = []
+        if windows is not None:
+            # PostgreSQL: the GIN index's matches ANDed with the primary key's ranges, so only
+            # the rows in the windows are read from the table.
+            ranges = " OR ".join(["m.id BETWEEN %s AND %s"] * len(windows))
+            where = [*where, f"({ranges})"]
+            window_params = [i for j in sorted(windows) for i in windows[j]]
         condition = " AND ".join([match, *where])
         stratum = "CASE " + " ".join(f"WHEN m.id <= %s THEN {j}" for j in range(len(strata)))
         stratum += f" ELSE {len(strata) - 1} END"
         bounds = [last for _, last in strata]
-        # The title and creator hits are fewer still: read them all and sort them (each
-        # sort key "+ 0", so not read along an index in that order).
+        # The title and creator hits in the order best_sql gives (PostgreSQL's sorted ones
+        # say "+ 0" there, so that no index is read in that order).
         sql = " UNION ALL ".join([
             f"SELECT * FROM (SELECT {stratum} AS stratum, {_COLUMNS}, ROW_NUMBER() OVER "
             f"(PARTITION BY {stratum} ORDER BY m.id) AS n FROM {source} WHERE {condition}) c "
             "WHERE n <= %s",
             *(
-                f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS}, 0 AS n FROM {b_source} "
-                f"WHERE {b_condition} ORDER BY "
-                f"{', '.join(k + ' + 0' for k in b_order.split(', '))} LIMIT %s) b{i}"
-                for i, (b_source, b_condition, b_order) in enumerate(best_sql)
+                f"SELECT * FROM (SELECT {b_columns}, 0 AS n FROM {b_source} "
+                f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
+                for i, (b_columns, b_source, b_condition, b_order) in enumerate(best_sql)
             ),
         ])  # fmt: skip
-        params = [*bounds, *bounds, *match_params, *where_params, limit]
+        params = [*bounds, *bounds, *match_params, *where_params, *window_params, limit]
         return _rows(conn, sql, [*params, *best_params])
     condition = " AND ".join([match, *where, f"{order} BETWEEN %s AND %s"])
     read = [j for j in range(len(strata)) if only is None or j in only]
@@ -327,12 +363,41 @@ def _fetch(
         for j in read
     ]
     parts += [
-        f"SELECT * FROM (SELECT -1 AS stratum, {_COLUMNS} FROM {b_source} "
+        f"SELECT * FROM (SELECT {b_columns} FROM {b_source} "
         f"WHERE {b_condition} ORDER BY {b_order} LIMIT %s) b{i}"
-        for i, (b_source, b_condition, b_order) in enumerate(best_sql)
+        for i, (b_columns, b_source, b_condition, b_order) in enumerate(best_sql)
     ]
     params = [p for j in read for p in (*match_params, *where_params, *strata[j], limit)]
     return _rows(conn, " UNION ALL ".join(parts), [*params, *best_params])
+
+
+def _windows(
+    strata: list[tuple[int, int]], expected: float | None, limit: int
+) -> dict[int, tuple[int, int]] | None:
+    """The ID range at the start of each stratum that should hold WINDOW x ``limit`` of its
+    matches, by the back-end's estimate of all matches (None: read the whole strata)."""
+    ids = strata[-1][1] - strata[0][0] + 1
+    if expected is None or expected < WINDOWED * ids:
+        return None
+    width = max(int(WINDOW * limit * ids / expected), limit)
+    return {j: (first, min(last, first + width - 1)) for j, (first, last) in enumerate(strata)}
+
+
+def _widen(
+    fetched: list[tuple[Any, ...]],
+    windows: dict[int, tuple[int, int]],
+    strata: list[tuple[int, int]],
+    limit: int,
+) -> dict[int, tuple[int, int]]:
+    """The windows that hold fewer than ``limit`` matches and end before their stratum does,
+    each four times as wide (the estimate was too high for that part of the catalogue)."""
+    found = Counter(int(row[0]) for row in fetched)
+    wider = {}
+    for j, (first, end) in windows.items():
+        last = strata[j][1]
+        if found[j] < limit and end < last:
+            wider[j] = (first, min(last, first + 4 * max(end - first + 1, limit) - 1))
+    return wider
 
 
 def _bounded(
@@ -341,12 +406,18 @@ def _bounded(
     filters: SearchFilters,
     sampled: float,
     candidates: int,
+    known: dict[str, float] | None = None,
 ) -> float:
     """The estimated number of matching manifestations, with the back-end's count of each
     term (SQLite: the bulk load's snapshot; PostgreSQL: ANALYZE's statistics): no more match
     than the rarest term's count, and for one term and no filter that count is the answer.
-    (The sample alone misjudges a term crowded into one batch of IDs.)"""
-    counts = backend_for(conn).term_counts(conn, terms)
+    (The sample alone misjudges a term crowded into one batch of IDs.) ``known``: the counts
+    _fetch read already (a term not among them: the back-end counts it)."""
+    known = known or {}
+    if all(t in known for t in terms):
+        counts = [known[t] for t in terms]
+    else:
+        counts = backend_for(conn).term_counts(conn, terms)
     bound = float(min(counts)) if counts else sampled
     unfiltered = not _filters_sql(filters)[0]
     estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
@@ -405,19 +476,38 @@ def search(
     strata = _strata(*id_range)
     per_stratum = CANDIDATES // STRATA
     backend = backend_for(conn)
+    backend.prepare(conn, terms)
     source, match, _, match_params = backend.matches_sql(terms)
     few = backend.few_matches(conn, source, match, match_params, id_range[1] - id_range[0] + 1)
-    fetched = _fetch(conn, terms, filters, strata, per_stratum + 1, BEST, few=few)
+    windows = _windows(strata, backend.match_rows(), per_stratum + 1) if few else None
+    fetched = _fetch(
+        conn, terms, filters, strata, per_stratum + 1, BEST, few=few, backend=backend,
+        windows=windows, counts=True,
+    )  # fmt: skip
+    known = {str(row[2]): float(row[1]) for row in fetched if row[0] == -2}
+    fetched = [row for row in fetched if row[0] != -2]
+    while windows:
+        # A window with too few matches is read again, wider, until it has enough or is its
+        # whole stratum: the candidates are the same as those of whole strata.
+        windows = _widen(fetched, windows, strata, per_stratum + 1)
+        if windows:
+            again = _fetch(
+                conn, terms, filters, strata, per_stratum + 1, 0, few=True, backend=backend,
+                windows=windows,
+            )  # fmt: skip
+            fetched = [r for r in fetched if r[0] not in windows] + again
     candidates, best, matches, full = _sample(fetched, strata, per_stratum)
     if full and matches <= EXACT:
         # A mid-sized result: its full strata read again, up to EXACT each, so it is exact.
-        again = _fetch(conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full)
+        again = _fetch(
+            conn, terms, filters, strata, EXACT + 1, 0, few=few, only=full, backend=backend
+        )
         fetched = [r for r in fetched if r[0] not in full] + [r for r in again if r[0] in full]
         candidates, best, matches, full = _sample(fetched, strata, EXACT)
     estimated = bool(full)
     ranked = candidates
     if estimated:
-        matches = _bounded(conn, terms, filters, matches, len(candidates))
+        matches = _bounded(conn, terms, filters, matches, len(candidates), known)
         # The title and creator hits are ranked too; the estimates are the sample's alone
         # (without estimates the sample holds every match, these among them).
         sampled = {c[0] for c in candidates}
