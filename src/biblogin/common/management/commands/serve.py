@@ -23,7 +23,8 @@ def default_workers() -> int:
     Not gunicorn's 2 x cores + 1: a request here already passes through several threads of one
     process (granian's runtime, the event loop, a pool thread) that take the GIL in turn, and
     more processes than cores only add switches between them. On 2 cores, 2 workers instead of
-    5 cost 16 % less CPU per refresh and userinfo (SQLite: 2.47 vs 2.94 ms, 0.93 vs 1.12 ms).
+    5 cost 8-20 % less CPU per refresh and userinfo in every A/B (SQLite: 2.47 vs 2.94 ms and
+    0.93 vs 1.12 ms; PostgreSQL + Redis: 3.56 vs 4.19 ms and 1.81 vs 2.26 ms).
     Blocking work (Argon2, which releases the GIL; a library's answer) waits in the 8 threads of
     each worker, so fewer processes do not mean fewer logins in flight.
     """
