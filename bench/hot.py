@@ -52,8 +52,10 @@ from bench.lifecycle import (
     postgres_databases,
     prerequisites,
     redis_purge,
+    thread_cpu_seconds,
 )
 from bench.run import FULL, PG_ADMIN_URL, _peer_sets, _timed, log, pg_names_for, prepare
+from biblogin.common.management.commands.serve import default_workers
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,6 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--variant", action="append", default=[], help="NAME=VAR=VALUE[,VAR=VALUE]: one more server"
     )
     parser.add_argument("--kinds", default="refresh,userinfo", help="which phases")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="clients (default: bench.run's, 16)"
+    )
     parser.add_argument("--no-base", action="store_true", help="only the variants")
     args = parser.parse_args(argv)
     args.secret = secrets.token_urlsafe(24)
@@ -94,7 +99,7 @@ async def measure(
     servers: list[tuple[str, Server]],
     peer: Peer,
 ) -> list[dict[str, Any]]:
-    c = FULL.concurrency
+    c = args.concurrency or FULL.concurrency
     targets: list[dict[str, Any]] = []
     opened: list[Any] = []
     try:
@@ -148,6 +153,7 @@ async def measure(
                 if kind not in args.kinds.split(","):
                     continue
                 for t in order:
+                    threads_before = _threads(t["process"])
                     phase = await _timed(
                         t["process"],
                         runner(
@@ -156,13 +162,30 @@ async def measure(
                         ),
                         extra_seconds=60, budget=args.seconds,
                     )  # fmt: skip
-                    result[f"{kind}_{t['name']}"] = phase.summary()
+                    result[f"{kind}_{t['name']}"] = summary = phase.summary()
+                    if threads_before is not None and phase.ok:
+                        after = _threads(t["process"]) or {}
+                        summary["threads_ms_per_op"] = {
+                            role: round((after.get(role, 0) - threads_before.get(role, 0))
+                                        * 1000 / phase.ok, 3)
+                            for role in sorted(after)
+                        }  # fmt: skip
             rounds.append(result)
             log(f"round {number + 1}: " + _line(result, [t["name"] for t in targets]))
         return rounds
     finally:
         for group in opened:
             await clients_close(group)
+
+
+def _threads(process: Server | Peer) -> dict[str, float] | None:
+    """Our server's CPU by thread role so far (``bench.lifecycle.thread_cpu_seconds``)."""
+    if not isinstance(process, Server):
+        return None
+    # The granian parent's threads apart from its workers': it only supervises.
+    roles = thread_cpu_seconds(process.pids[1:])
+    roles["supervisor"] = sum(thread_cpu_seconds(process.pids[:1]).values())
+    return roles
 
 
 def _line(result: dict[str, Any], names: list[str]) -> str:
@@ -199,6 +222,16 @@ def report(rounds: list[dict[str, Any]], names: list[str]) -> str:
         row.append(str(errors))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    lines.append("Server CPU ms per request by thread (median of rounds; live threads only):")
+    for name in names:
+        for kind in ("refresh", "userinfo"):
+            per = [r[f"{kind}_{name}"].get("threads_ms_per_op") for r in rounds]
+            if not all(per):
+                continue
+            roles = sorted({k for p in per for k in p})
+            cells = [f"{k} {statistics.median(p.get(k, 0) for p in per):.2f}" for k in roles]
+            lines.append(f"- {name} {kind}: " + ", ".join(cells))
+    lines.append("")
     lines.append("Per round (load 1m; ratio ours ÷ peer, refresh / userinfo):")
     for r in rounds:
         cells = [
@@ -215,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     prerequisites(postgres=args.postgres)
     cores = os.cpu_count() or 1
-    workers = args.workers or 2 * cores + 1
+    workers = args.workers or default_workers()
     work = Path(tempfile.mkdtemp(prefix="biblogin-hot-"))
     sizes = dataclasses.replace(FULL, patrons_small=args.patrons, patrons_large=args.patrons)
     base_env = {

@@ -105,6 +105,37 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / _CLOCK_TICKS
 
 
+def thread_cpu_seconds(pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far of these processes' live threads, by role (``biblogin serve``'s names).
+
+    ``loop``: a worker's main thread (granian's asyncio loop: environ, access line, hand-off);
+    ``lean``/``pool``: the lean path's and Django's threads (named by ``biblogin.common.server``);
+    ``granian``: every other thread (granian's Rust runtime: sockets, HTTP parsing).
+    Threads that ended are not counted (the process totals of ``cpu_seconds`` include them).
+    """
+    out: dict[str, float] = {}
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            role = (
+                "loop" if tid == str(pid)
+                else "lean" if comm.startswith("biblogin_lean")
+                else "pool" if comm.startswith("biblogin_")
+                else "granian"
+            )  # fmt: skip
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return out
+
+
 def loadavg() -> tuple[float, float, float]:
     return os.getloadavg()
 

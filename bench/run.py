@@ -71,6 +71,7 @@ from bench.lifecycle import (
     sqlite_copy,
 )
 from bench.report import record_results, render_table, summarise_run
+from biblogin.common.management.commands.serve import default_workers
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -174,7 +175,7 @@ def prepare(args: argparse.Namespace, sizes: Sizes, work: Path, base_env: dict[s
     started = time.perf_counter()
     out = run_checked(
         [sys.executable, str(REPO / "bench" / "setup_data.py"), "--borrowers",
-         str(sizes.borrowers), "--secret", args.secret],
+         str(sizes.borrowers), f"--secret={args.secret}"],  # a secret may start with "-"
         env=env_small, what="bench data",
     )  # fmt: skip
     fixture = json.loads(out.strip().splitlines()[-1])
@@ -480,7 +481,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="measurement rounds (default 3)")
     parser.add_argument("--patrons-small", type=int, help="small register (default 10,000)")
     parser.add_argument("--patrons-large", type=int, help="large register (default 1,000,000)")
-    parser.add_argument("--workers", type=int, help="our server's workers (default 2 x cores + 1)")
+    parser.add_argument(
+        "--workers", type=int, help="our server's workers (default: biblogin serve's, one per core)"
+    )
     parser.add_argument("--peer-workers", type=int, help="the peer's workers (default: cores)")
     parser.add_argument("--login-concurrency", type=int, help="concurrent login flows (8)")
     parser.add_argument("--no-profile", dest="profile", action="store_false")
@@ -537,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     # Stopped from outside (SIGTERM): still stop every process and drop every database.
     signal.signal(signal.SIGTERM, _interrupt)
     cores = os.cpu_count() or 1
-    workers = args.workers or 2 * cores + 1
+    workers = args.workers or default_workers()
     peer_workers = args.peer_workers or cores
     # A round's duration, for the budget check before starting another one.
     args.round_seconds_estimate = (

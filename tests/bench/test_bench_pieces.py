@@ -192,3 +192,30 @@ def test_profile_summary_sums_self_and_inclusive_time(tmp_path: Path):
     assert categories["Argon2id PIN verify"] == 75.0
     assert categories["claims (R-LOGIN-8)"] == 25.0
     assert all("gunicorn/" not in name for name, _pct in summary.inclusive_top)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+def test_thread_cpu_is_split_by_the_roles_the_server_names_its_threads_by():
+    """bench.hot's split of a worker's CPU: its main thread is the loop, the pools by name."""
+    import os
+    import threading
+
+    from bench.lifecycle import thread_cpu_seconds
+    from biblogin.common.server import Pool
+
+    lean, plain = Pool(1, "biblogin_lean"), Pool(1, "biblogin")
+    try:
+
+        async def spin() -> None:
+            loop = asyncio.get_running_loop()
+            burn = lambda: sum(range(6_000_000))  # noqa: E731 - CPU for the thread to count
+            await asyncio.gather(lean.call(loop, burn), plain.call(loop, burn))
+
+        asyncio.run(spin())
+        roles = thread_cpu_seconds([os.getpid()])
+    finally:
+        lean.shutdown()
+        plain.shutdown()
+    assert threading.current_thread() is threading.main_thread()
+    assert {"loop", "lean", "pool"} <= set(roles)
+    assert roles["lean"] > 0 and roles["pool"] > 0

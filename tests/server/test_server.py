@@ -9,6 +9,7 @@ granian's own WSGI mode, gave no answer in 15 s under the same load).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -289,3 +290,45 @@ def test_the_production_server_refuses_a_hostile_charset_with_400_not_500(
     )
     answer = _exchange(host, port, request)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+
+def _os_thread_name_app() -> Callable[..., list[bytes]]:
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [])
+        return [Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_bytes().strip()]
+
+    app.hot_routes = frozenset({("GET", "/hot/")})  # type: ignore[attr-defined]
+    return app
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="Linux /proc")
+def test_the_pool_threads_carry_their_names_in_the_os() -> None:
+    """Issue 14: ``top -H`` and ``/proc/PID/task`` tell the lean path's threads from Django's
+    (bench.hot splits a worker's CPU by them)."""
+    server = BufferedWSGI(load=_os_thread_name_app, threads=1, lean_threads=1)
+    answers = _serve(server, [("GET", "/hot/"), ("GET", "/other/")])
+    assert answers == [(200, b"biblogin_lean_0"), (200, b"biblogin_0")]
+
+
+def test_serve_starts_one_worker_process_per_core_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 14: one granian worker per core (not 2 x cores + 1): see serve.default_workers."""
+    from django.core.management import call_command
+
+    from biblogin.common.management.commands import serve
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(serve.os, "execve", lambda path, argv, env: started.append(argv))
+    monkeypatch.delenv("BIBLOGIN_WORKERS", raising=False)
+    port = _free_port()
+    call_command("serve", "--port", str(port))
+    call_command("serve", "--port", str(port), "--workers", "3")
+    workers = [argv[argv.index("--workers") + 1] for argv in started]
+    assert workers == [str(len(os.sched_getaffinity(0))), "3"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

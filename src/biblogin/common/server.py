@@ -123,6 +123,17 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+def _name_os_thread(name: str) -> None:
+    """Give this thread its name in the OS too (top -H, /proc/PID/task/TID/comm), if it can."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.pthread_setname_np(ctypes.c_ulong(threading.get_ident()), name.encode()[:15])
+    except (OSError, AttributeError):
+        pass
+
+
 class Pool:
     """Threads that take calls from one queue; each answer goes back to its event loop.
 
@@ -147,6 +158,7 @@ class Pool:
         return future
 
     def _work(self) -> None:
+        _name_os_thread(threading.current_thread().name)
         get = self._calls.get
         while (item := get()) is not None:
             loop, future, fn, args = item
@@ -206,12 +218,19 @@ class BufferedWSGI:
         start = time.monotonic()
         status, headers, body = await self._respond(scope, protocol)
         protocol.response_bytes(status, headers, body)
-        client = str(scope.client).rpartition(":")[0].strip("[]")
-        access_log.info(
-            '%s - "%s %s HTTP/%s" %d %d %.1fms',
-            client, scope.method, scope.path, scope.http_version, status, len(body),
-            (time.monotonic() - start) * 1000,
-        )  # fmt: skip
+        if access_log.isEnabledFor(logging.INFO):
+            client = str(scope.client).rpartition(":")[0].strip("[]")
+            # The record made here, not by ``Logger.info``: no walk up the stack for the
+            # caller's file and line (a fixed place), the same filters and handlers after.
+            access_log.handle(
+                logging.LogRecord(
+                    access_log.name, logging.INFO, __file__, 0,
+                    '%s - "%s %s HTTP/%s" %d %d %.1fms',
+                    (client, scope.method, scope.path, scope.http_version, status, len(body),
+                     (time.monotonic() - start) * 1000),
+                    None,
+                )
+            )  # fmt: skip
 
     async def _respond(self, scope: Any, protocol: Any) -> tuple[int, list[tuple[str, str]], bytes]:
         declared = scope.headers.get("content-length")

@@ -17,6 +17,24 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 HEADER_TIMEOUT_MS = 10_000
 
 
+def default_workers() -> int:
+    """One worker process per core this process may run on (issue 14, bench/RESULTS.md).
+
+    Not gunicorn's 2 x cores + 1: a request here already passes through several threads of one
+    process (granian's runtime, the event loop, a pool thread) that take the GIL in turn, and
+    more processes than cores only add switches between them. On 2 cores, 2 workers instead of
+    5 cost 8-20 % less CPU per refresh and userinfo in every A/B (SQLite: 2.47 vs 2.94 ms and
+    0.93 vs 1.12 ms; PostgreSQL + Redis: 3.56 vs 4.19 ms and 1.81 vs 2.26 ms).
+    Blocking work (Argon2, which releases the GIL; a library's answer) waits in the 8 threads of
+    each worker, so fewer processes do not mean fewer logins in flight.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
 def serve_argv(*, host: str, port: int, workers: int, threads: int) -> list[str]:
     """Return the command line of ``biblogin serve`` with these options (for the demo, tests)."""
     return [
@@ -61,7 +79,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("BIBLOGIN_WORKERS", "0")) or None,
-            help="worker processes (default: 2 x CPU cores + 1)",
+            help="worker processes (default: one per CPU core)",
         )  # fmt: skip
         parser.add_argument(
             "--threads", type=int, default=int(os.environ.get("BIBLOGIN_THREADS", "8")),
@@ -74,7 +92,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Port {port} on {host} is taken: stop what runs there, or --port N."
             )
-        workers = options["workers"] or (2 * (os.cpu_count() or 1) + 1)
+        workers = options["workers"] or default_workers()
         argv = granian_argv(host=host, port=port, workers=workers)
         env = {**os.environ, "BIBLOGIN_THREADS": str(options["threads"])}
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from biblogin.common.management.commands.serve import port_taken, serve_argv
+from biblogin.common.management.commands.serve import default_workers, port_taken, serve_argv
 from biblogin.demo.guide import demo_guide
 from biblogin.demo.sip2 import demo_sip2_start
 
@@ -30,7 +30,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--broker-port", type=int, default=9400)
-        parser.add_argument("--workers", type=int, default=3)
+        # The production server's default (one per core; ``serve.default_workers`` says why).
+        parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument(
             "--sip2-port", type=int, default=0, help="port of the demo's SIP2 server (0: any free)"
         )
