@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from django.test import Client
 
-from tests.oidc_flow import APP_ID, APP_REDIRECT, Pkce, query_of
+from tests.oidc_flow import APP_ID, APP_REDIRECT, OIDCFlow, query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,18 +31,7 @@ AGENCY, ANNA_NUMBER, ANNA_PIN = "710100", "1000001", "1234"
 def _login(url: str) -> dict[str, Any]:
     """A whole code flow as a browser and a public client do it; return the token response."""
     browser = requests.Session()
-    pkce = Pkce()
-    params = {
-        "response_type": "code",
-        "client_id": APP_ID,
-        "redirect_uri": APP_REDIRECT,
-        "scope": "openid profile",
-        "state": "s",
-        "nonce": "n",
-        "code_challenge": pkce.challenge,
-        "code_challenge_method": "S256",
-        "agency": AGENCY,
-    }
+    params, started = OIDCFlow(Client()).authorize_params(agency=AGENCY)
     page = browser.get(f"{url}/login/authorize/?{urlencode(params)}", timeout=30)
     assert page.status_code == 200 and f"/login/bibliotek/{AGENCY}/" in page.url, page.url
     form = {
@@ -63,7 +53,7 @@ def _login(url: str) -> dict[str, Any]:
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": APP_REDIRECT,
-            "code_verifier": pkce.verifier,
+            "code_verifier": started.pkce.verifier,
             "client_id": APP_ID,
         },
         timeout=30,
