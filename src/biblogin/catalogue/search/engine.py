@@ -410,18 +410,18 @@ def _bounded(
     filters: SearchFilters,
     sampled: float,
     candidates: int,
-    known: dict[str, float] | None = None,
+    known: dict[str, float],
+    backend: SearchBackend,
 ) -> float:
     """The estimated number of matching manifestations, with the back-end's count of each
     term (SQLite: the bulk load's snapshot; PostgreSQL: ANALYZE's statistics): no more match
     than the rarest term's count, and for one term and no filter that count is the answer.
     (The sample alone misjudges a term crowded into one batch of IDs.) ``known``: the counts
     _fetch read already (a term not among them: the back-end counts it)."""
-    known = known or {}
     if all(t in known for t in terms):
         counts = [known[t] for t in terms]
     else:
-        counts = backend_for(conn).term_counts(conn, terms)
+        counts = backend.term_counts(conn, terms)
     bound = float(min(counts)) if counts else sampled
     unfiltered = not _filters_sql(filters)[0]
     estimate = bound if len(terms) == 1 and unfiltered else min(sampled, bound)
@@ -511,7 +511,7 @@ def search(
     estimated = bool(full)
     ranked = candidates
     if estimated:
-        matches = _bounded(conn, terms, filters, matches, len(candidates), known)
+        matches = _bounded(conn, terms, filters, matches, len(candidates), known, backend)
         # The title and creator hits are ranked too; the estimates are the sample's alone
         # (without estimates the sample holds every match, these among them).
         sampled = {c[0] for c in candidates}
