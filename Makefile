@@ -6,6 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint unit install browser clean bench
 
+# Some machines set PYTHONDONTWRITEBYTECODE=1 (this one does). uv installs without bytecode, so
+# there every Python process compiled every module it imported from source: ~3.5 s of CPU per
+# start, paid again by each pytest worker, each test server and each of its granian workers.
+# Let Python keep what it compiles (in __pycache__/, ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
