@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.signing_key import keep_one_signing_key
+
 pytest_plugins = ["biblogin.integrations.mitid_broker.pytest_fixtures"]
+keep_one_signing_key()  # before the test database is made (tests/signing_key.py)
 
 # Hypothesis: ``ci`` (HYPOTHESIS_PROFILE=ci, .ci/run) gives the same examples on every run;
 # ``dev`` (the default) draws new ones. The number of examples is each test's own.
