@@ -111,7 +111,8 @@ def test_the_refresh_grant_reads_its_client_and_user_once(portal):
 @pytest.mark.django_db
 def test_userinfo_reads_the_token_with_its_grant_and_login_in_one_query(app):
     """The access token, its client, its grant and login in one statement (the family by a
-    subquery), still read on every request: a revoked token is refused at once."""
+    subquery), still read on every request: a revoked token is refused at once. Issue 14: the
+    claims' reads of CULR and the registry are subqueries of that statement too."""
     tokens = app.login_library(agency_id="710100", user_id="1000001", pin="1234")
     sub = app.id_token_claims(tokens["id_token"])["sub"]
 
@@ -121,10 +122,12 @@ def test_userinfo_reads_the_token_with_its_grant_and_login_in_one_query(app):
         assert response.status_code == status
         if status == 200:
             assert response.json()["sub"] == sub
-        tables, total = selects(queries)
-        assert tables["oauth2_provider_accesstoken"] == 1
-        assert tables["oauth2_provider_refreshtoken"] == 0  # a subquery
-        assert total == 1  # was 2: the grant and login are joined to the token
+        # One statement in all, claims included (was 3: the token, CULR, the registry).
+        assert len(queries) == 1
+        sql = queries.captured_queries[0]["sql"]
+        assert re.search(r'\) FROM "oauth2_provider_accesstoken" at LEFT JOIN', sql)
+        for table in ("oauth2_provider_refreshtoken", "patrons_account", "registry_agency"):
+            assert f'FROM "{table}"' in sql  # subqueries of that statement
 
     userinfo(tokens["access_token"], 200)
     refreshed = app.refresh(tokens["refresh_token"]).json()

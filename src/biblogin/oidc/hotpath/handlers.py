@@ -22,10 +22,10 @@ from oauth2_provider.settings import oauth2_settings
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
-from biblogin.login.models import Authentication
 from biblogin.oidc import claims as oidc_claims
+from biblogin.oidc.claims import ClaimReads
 from biblogin.oidc.hotpath import store
-from biblogin.oidc.hotpath.claim_reads import READS
+from biblogin.oidc.hotpath.claim_reads import READS, reads_for
 from biblogin.oidc.hotpath.entry import Answer, TokenRequest, UserinfoRequest
 from biblogin.oidc.hotpath.tokens import (
     checksum,
@@ -153,6 +153,7 @@ def _code_grant(params: dict[str, str], client: store.ClientRow) -> Answer | Non
         nonce=grant.nonce or None,
         previous=None,
         code_pk=grant.pk,
+        reads=READS,
     )
 
 
@@ -197,10 +198,9 @@ def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | 
         return _invalid_grant()
     if row.application_id != client.pk:
         return _invalid_grant()
-    family = store.family_login(row.token_family) if row.token_family else None
-    if family is None:
+    if row.token_family is None or row.grant is None:
         return _invalid_grant()
-    subject, authentication = family
+    subject, authentication, facts = row.grant
     return _issue(
         client=client,
         user_id=row.user_id,
@@ -210,6 +210,7 @@ def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | 
         nonce=None,
         previous=row,
         code_pk=None,
+        reads=reads_for(authentication, facts),
     )
 
 
@@ -239,12 +240,13 @@ def _issue(
     *,
     client: store.ClientRow,
     user_id: int,
-    authentication: Authentication,
+    authentication: store.LoginRow,
     scopes: list[str],
     subject: str | None,
     nonce: str | None,
     previous: store.RefreshRow | None,
     code_pk: int | None,
+    reads: ClaimReads,
 ) -> Answer:
     """Sign the ID token, then write every row in one transaction (rotation included)."""
     access = random_token()
@@ -261,10 +263,10 @@ def _issue(
     }
     claims = oidc_claims.claims_for(
         authentication=authentication,
-        client=client.as_client(),
+        client=client,
         scopes=scopes if "openid" in scopes else [],
         subject=subject,
-        reads=READS,
+        reads=reads,
     )
     jti = uuid.uuid4()
     id_expires = now + dt.timedelta(seconds=int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS))
@@ -382,12 +384,12 @@ def userinfo_answer(request: UserinfoRequest) -> Answer | None:
         return None  # a token without a client: DOT's rules
     if token.grant is None:
         return invalid
-    subject, authentication = token.grant
+    subject, authentication, facts = token.grant
     claims = oidc_claims.claims_for(
         authentication=authentication,
-        client=token.client.as_client(),
+        client=token.client,
         scopes=token.scope.split(),
         subject=subject or None,
-        reads=READS,
+        reads=reads_for(authentication, facts),
     )
     return Answer(status=200, body=claims)
