@@ -64,8 +64,14 @@ def _invalid_grant() -> Answer:
     return _error(400, "invalid_grant")
 
 
-def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | None:
-    """RFC 6749 §2.3.1 as DOT does it: HTTP Basic, else client_id (+ secret) in the body."""
+def _authenticated_client(
+    request: TokenRequest, refresh: list[store.RefreshRow | None]
+) -> store.ClientRow | Answer | None:
+    """RFC 6749 §2.3.1 as DOT does it: HTTP Basic, else client_id (+ secret) in the body.
+
+    For a refresh grant the client's statement also reads the refresh token (into
+    ``refresh``), which is looked at only once the client is authenticated.
+    """
     if request.basic is not None:
         client_id, secret = request.basic
     else:
@@ -74,7 +80,11 @@ def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | N
         return None  # the hostile-input middleware's own answer
     if "://" in client_id:
         return None  # a client ID metadata document: DOT's look-up
-    client = store.client_get(client_id)
+    if request.params["grant_type"] == "refresh_token":
+        client, row = store.client_refresh_get(client_id, checksum(request.params["refresh_token"]))
+        refresh.append(row)
+    else:
+        client = store.client_get(client_id)
     if client is None or not client.is_active:
         return _invalid_client()
     if client.client_type == "public":
@@ -89,12 +99,13 @@ def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | N
 
 
 def token_answer(request: TokenRequest) -> Answer | None:
-    client = _authenticated_client(request)
+    refresh: list[store.RefreshRow | None] = []
+    client = _authenticated_client(request, refresh)
     if client is None or isinstance(client, Answer):
         return client
     if request.params["grant_type"] == "authorization_code":
         return _code_grant(request.params, client)
-    return _refresh_grant(request.params, client)
+    return _refresh_grant(request.params, client, refresh[0])
 
 
 # --- authorization code -----------------------------------------------------------------
@@ -172,15 +183,16 @@ def _code_replayed(*, grant_pk: int, client_id: str) -> None:
 # --- refresh token ----------------------------------------------------------------------
 
 
-def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | None:
+def _refresh_grant(
+    params: dict[str, str], client: store.ClientRow, row: store.RefreshRow | None
+) -> Answer | None:
+    """``row``: the refresh token as DOT looks it up, read with the client."""
     if (
         oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
         or not oauth2_settings.ROTATE_REFRESH_TOKEN
     ):
         return None  # a grace period or no rotation: DOT's code (the policy has neither)
-    presented = params["refresh_token"]
-    digest = checksum(presented)
-    row = store.refresh_token_get(digest)
+    digest = checksum(params["refresh_token"])
     if row is not None and row.revoked is None and row.resource:
         return None  # RFC 8707 resources on the grant: DOT's code
     if row is None:

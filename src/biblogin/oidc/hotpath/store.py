@@ -74,16 +74,11 @@ class ClientRow:
     allowed_claims: list[str]
 
 
-def client_get(client_id: str) -> ClientRow | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, client_id, client_type, client_secret, is_active, allowed_claims "
-            f"FROM {_CLIENT} WHERE client_id = %s",
-            [client_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
+_CLIENT_COLUMNS = "c.id, c.client_id, c.client_type, c.client_secret, c.is_active, c.allowed_claims"
+_CLIENT_WIDTH = 6
+
+
+def _client(row: Any) -> ClientRow:
     claims = _json(row[5])
     return ClientRow(
         pk=row[0],
@@ -93,6 +88,15 @@ def client_get(client_id: str) -> ClientRow | None:
         is_active=bool(row[4]),
         allowed_claims=claims if isinstance(claims, list) else [],
     )
+
+
+def client_get(client_id: str) -> ClientRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_CLIENT_COLUMNS} FROM {_CLIENT} c WHERE c.client_id = %s", [client_id]
+        )
+        row = cursor.fetchone()
+    return _client(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -328,17 +332,20 @@ _REFRESH_COLUMNS = (
 _REFRESH_WIDTH = 10
 
 
-def _refresh_sql(vendor: str) -> str:
-    # DOT's look-up: the unrevoked row with this checksum first, else the latest revoked; with
-    # its family's login and the claims' facts in the same statement.
+def _client_refresh_sql(vendor: str) -> str:
+    # The client by its ID, and the refresh token as DOT looks it up (the unrevoked row with
+    # this checksum first, else the latest revoked) with its family's login and the claims'
+    # facts: one statement for everything a refresh grant reads.
     return (
-        f"SELECT {_REFRESH_COLUMNS}, {_LOGIN_COLUMNS}, {_facts_columns(vendor)} "
-        f"FROM {_RT} rt LEFT JOIN {_AT} at ON at.id = rt.access_token_id "
+        f"SELECT {_CLIENT_COLUMNS}, {_REFRESH_COLUMNS}, {_LOGIN_COLUMNS}, {_facts_columns(vendor)} "
+        f"FROM {_CLIENT} c LEFT JOIN {_RT} rt ON rt.id = (SELECT r2.id FROM {_RT} r2 "
+        f"WHERE r2.token_checksum = %s "
+        f"ORDER BY CASE WHEN r2.revoked IS NULL THEN 0 ELSE 1 END, r2.revoked DESC LIMIT 1) "
+        f"LEFT JOIN {_AT} at ON at.id = rt.access_token_id "
         f"LEFT JOIN {_FAMILY} f ON f.token_family = rt.token_family "
         f"LEFT JOIN {_AUTH} a ON a.id = f.authentication_id "
         f"LEFT JOIN {_IDENTITY} i ON i.id = a.identity_id {_FACTS_PATRON_JOIN} "
-        f"WHERE rt.id = (SELECT r2.id FROM {_RT} r2 WHERE r2.token_checksum = %s "
-        f"ORDER BY CASE WHEN r2.revoked IS NULL THEN 0 ELSE 1 END, r2.revoked DESC LIMIT 1)"
+        f"WHERE c.client_id = %s"
     )
 
 
@@ -363,15 +370,19 @@ def _grant(row: Any, subject_at: int, login_at: int) -> tuple[str, LoginRow, Cla
     return row[subject_at] or "", _login(login), facts
 
 
-def refresh_token_get(checksum: str) -> RefreshRow | None:
-    """The refresh token as DOT looks it up, with its grant, in one statement."""
+def client_refresh_get(client_id: str, checksum: str) -> tuple[ClientRow | None, RefreshRow | None]:
+    """The client and the refresh token as DOT looks it up, with its grant, in one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql("refresh", _refresh_sql), [checksum])
+        cursor.execute(_sql("client_refresh", _client_refresh_sql), [checksum, client_id])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None, None
+    client = _client(row)
+    row = row[_CLIENT_WIDTH:]
+    if row[0] is None:
+        return client, None
     resource = _json(row[6]) if row[6] else []
-    return RefreshRow(
+    return client, RefreshRow(
         pk=row[0],
         user_id=row[1],
         application_id=row[2],
