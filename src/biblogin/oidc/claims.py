@@ -211,7 +211,8 @@ def claims_for(
         sub = str(patron.guid)
         agencies_claim = []
         if Claim.AGENCIES in wanted:
-            patron_cpr = patron.cpr or ""
+            # Read by the identity's CPR, the patron is that CPR's: no second decryption.
+            patron_cpr = identity_cpr or patron.cpr or ""
             agencies_claim = [
                 {
                     "agencyId": account.agency_id,

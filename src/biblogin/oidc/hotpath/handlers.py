@@ -298,22 +298,23 @@ def _issue(
         )
         body["id_token"] = id_token_sign(id_token)
     if previous is not None and connection.vendor == "postgresql":
-        # One statement, one round trip: the same rows as the statements below.
-        with transaction.atomic():
-            rotated = store.refresh_rotate_in_one(
-                previous_pk=previous.pk,
-                previous_access_id=previous.access_token_id,
-                user_id=user_id,
-                application_id=client.pk,
-                jti=jti if "openid" in scopes else None,
-                id_expires=id_expires,
-                access_checksum=checksum(access),
-                access_expires=now + dt.timedelta(seconds=access_seconds),
-                refresh_checksum=checksum(refresh),
-                token_family=previous.token_family or uuid.uuid4(),
-                scope=scope,
-                now=now,
-            )
+        # One statement, one round trip: the same rows as the statements below. A single
+        # statement is atomic by itself (PostgreSQL), so no BEGIN and COMMIT round trips:
+        # in autocommit it is its own transaction, inside a caller's it is part of that.
+        rotated = store.refresh_rotate_in_one(
+            previous_pk=previous.pk,
+            previous_access_id=previous.access_token_id,
+            user_id=user_id,
+            application_id=client.pk,
+            jti=jti if "openid" in scopes else None,
+            id_expires=id_expires,
+            access_checksum=checksum(access),
+            access_expires=now + dt.timedelta(seconds=access_seconds),
+            refresh_checksum=checksum(refresh),
+            token_family=previous.token_family or uuid.uuid4(),
+            scope=scope,
+            now=now,
+        )
         if not rotated:
             _refresh_reused(previous.token_family, client.client_id)
             return _invalid_grant()
