@@ -14,13 +14,15 @@ is read as above.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
 from biblogin.common.agency_ids import agency_id_clean
-from biblogin.common.cpr_crypto import cpr_hash
+from biblogin.common.cpr_crypto import cpr_hash, decrypt_cpr
 from biblogin.common.errors import ApplicationError
 from biblogin.login.constants import IdentityProvider
 from biblogin.oidc.claims import ClaimReads
@@ -168,11 +170,38 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-_PATRON_FACTS = ["id", "guid", "cpr_encrypted", "municipality_no", "is_active"]
-_ACCOUNT_FACTS = ["patron_id", "agency_id", "id_type", "local_id"]
-# ``from_db`` takes the values of a subset of the fields in the model's field order.
-assert [f for f in _PATRON_FIELDS if f in _PATRON_FACTS] == _PATRON_FACTS
-assert [f for f in _ACCOUNT_FIELDS if f in _ACCOUNT_FACTS] == _ACCOUNT_FACTS
+class PatronRow:
+    """A CULR patron's columns the claims read (``culr.PatronFacts``); its CPR decrypted on
+    first use, at most once."""
+
+    __slots__ = ("_cpr", "cpr_encrypted", "guid", "is_active", "municipality_no")
+    _UNREAD: Any = object()
+
+    def __init__(
+        self, guid: uuid.UUID, cpr_encrypted: str, municipality_no: int | None, is_active: bool
+    ) -> None:
+        self.guid = guid
+        self.cpr_encrypted = cpr_encrypted
+        self.municipality_no = municipality_no
+        self.is_active = is_active
+        self._cpr = self._UNREAD
+
+    @property
+    def cpr(self) -> str | None:
+        if self._cpr is self._UNREAD:
+            self._cpr = decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
+        return self._cpr
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account's columns the claims read (``culr.AccountFacts``)."""
+
+    agency_id: str
+    id_type: str
+    local_id: str
+
+
 _GUID = Patron._meta.get_field("guid")
 
 
@@ -193,21 +222,11 @@ class _Prefetched:
             if row[0] is None:
                 self._accounts = culr.PatronAccounts()
             else:
-                patron = Patron.from_db(
-                    "default",
-                    _PATRON_FACTS,
-                    [row[0], _GUID.to_python(row[1]), row[2], row[3], bool(row[4])],
-                )
+                patron = PatronRow(_GUID.to_python(row[1]), row[2] or "", row[3], bool(row[4]))
                 listed = _json(row[5]) or []
                 if self._facts.vendor != "postgresql":
                     listed.sort()  # PostgreSQL ordered them; SQLite's BINARY order is Python's
-                accounts = []
-                for agency_id, id_type, local_id in listed:
-                    account = Account.from_db(
-                        "default", _ACCOUNT_FACTS, [row[0], agency_id, id_type, local_id]
-                    )
-                    account.patron = patron
-                    accounts.append(account)
+                accounts = [AccountRow(a, t, local) for a, t, local in listed]
                 self._accounts = culr.PatronAccounts(patron=patron, accounts=accounts)
         return self._accounts
 
