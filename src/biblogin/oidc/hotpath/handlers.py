@@ -99,6 +99,11 @@ def _authenticated_client(
 
 
 def token_answer(request: TokenRequest) -> Answer | None:
+    with store.one_cursor():
+        return _token_answer(request)
+
+
+def _token_answer(request: TokenRequest) -> Answer | None:
     refresh: list[store.RefreshRow | None] = []
     client = _authenticated_client(request, refresh)
     if client is None or isinstance(client, Answer):
@@ -380,6 +385,11 @@ def _issue(
 
 
 def userinfo_answer(request: UserinfoRequest) -> Answer | None:
+    with store.one_cursor():
+        return _userinfo_answer(request)
+
+
+def _userinfo_answer(request: UserinfoRequest) -> Answer | None:
     token = store.access_token_get(checksum(request.token))
     if token is not None and token.resource:
         return None  # RFC 8707 audience checks: DOT's code

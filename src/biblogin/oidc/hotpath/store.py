@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,27 @@ _PATRON = _q(Patron._meta.db_table)
 _AGENCY = _q(Agency._meta.db_table)
 _BRANCH = _q(Branch._meta.db_table)
 _UUID_FIELD = RefreshToken._meta.get_field("token_family")
+
+
+_held = threading.local()
+
+
+@contextmanager
+def one_cursor() -> Iterator[None]:
+    """Within the block, this module's statements on this thread share one cursor (opening a
+    cursor through Django's connection costs more than some of the statements)."""
+    outer = getattr(_held, "cursor", None)
+    with connection.cursor() as cursor:
+        _held.cursor = cursor
+        try:
+            yield
+        finally:
+            _held.cursor = outer
+
+
+def _cursor() -> AbstractContextManager[Any]:
+    held = getattr(_held, "cursor", None)
+    return nullcontext(held) if held is not None else connection.cursor()
 
 
 def when(value: Any) -> dt.datetime | None:
@@ -91,7 +115,7 @@ def _client(row: Any) -> ClientRow:
 
 
 def client_get(client_id: str) -> ClientRow | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"SELECT {_CLIENT_COLUMNS} FROM {_CLIENT} c WHERE c.client_id = %s", [client_id]
         )
@@ -115,7 +139,7 @@ class CodeRow:
 
 
 def code_get(code: str) -> CodeRow | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"SELECT id, application_id, user_id, expires, redirect_uri, scope, code_challenge, "
             f"code_challenge_method, nonce, resource, authentication_id FROM {_CODE} "
@@ -143,7 +167,7 @@ def code_get(code: str) -> CodeRow | None:
 
 def code_spend(*, pk: int, now: dt.datetime) -> bool:
     """R-LOGIN-1: mark the code used; of two concurrent redemptions only one gets True."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_CODE} SET used_at = %s WHERE id = %s AND used_at IS NULL",
             [_db_when(now), pk],
@@ -152,7 +176,7 @@ def code_spend(*, pk: int, now: dt.datetime) -> bool:
 
 
 def code_family(*, pk: int) -> uuid.UUID | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"SELECT token_family FROM {_CODE} WHERE id = %s", [pk])
         row = cursor.fetchone()
     return uuid.UUID(str(row[0])) if row and row[0] else None
@@ -237,7 +261,7 @@ def _login(row: Any) -> LoginRow:
 
 def authentication_get(pk: int) -> LoginRow | None:
     """The login record with its identity (one query, no ORM compile)."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"SELECT {_LOGIN_COLUMNS} FROM {_LOGIN_JOIN} WHERE a.id = %s", [pk])
         row = cursor.fetchone()
     return _login(row) if row is not None else None
@@ -372,7 +396,7 @@ def _grant(row: Any, subject_at: int, login_at: int) -> tuple[str, LoginRow, Cla
 
 def client_refresh_get(client_id: str, checksum: str) -> tuple[ClientRow | None, RefreshRow | None]:
     """The client and the refresh token as DOT looks it up, with its grant, in one statement."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_sql("client_refresh", _client_refresh_sql), [checksum, client_id])
         row = cursor.fetchone()
     if row is None:
@@ -397,7 +421,7 @@ def client_refresh_get(client_id: str, checksum: str) -> tuple[ClientRow | None,
 
 
 def revoked_refresh_token_exists(checksum: str) -> bool:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {_RT} WHERE token_checksum = %s AND revoked IS NOT NULL LIMIT 1",
             [checksum],
@@ -411,7 +435,7 @@ def refresh_token_rotate_out(*, pk: int, access_token_id: int | None, now: dt.da
     The conditional UPDATE decides a race: of two concurrent rotations of one token only one
     gets True; the other is a reuse (RFC 9700 §4.14.2).
     """
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_RT} SET revoked = %s, updated = %s, access_token_id = NULL "
             f"WHERE id = %s AND revoked IS NULL",
@@ -473,7 +497,7 @@ def refresh_rotate_in_one(
         at, at,
         user_id, refresh_checksum, application_id, _db_uuid(token_family), at, at,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_ROTATE_SQL, params)
         rotated, inserted = cursor.fetchone()
     return bool(rotated == 1 and inserted == 1)
@@ -586,7 +610,7 @@ def family_insert(
 
 
 def code_link_family(*, pk: int, token_family: uuid.UUID) -> None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_CODE} SET token_family = %s WHERE id = %s", [_db_uuid(token_family), pk]
         )
@@ -637,7 +661,7 @@ def _access_sql(vendor: str) -> str:
 def access_token_get(checksum: str) -> AccessRow | None:
     """The access token with its client, its grant's login and the claims' facts, in one
     statement (userinfo)."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_sql("access", _access_sql), [checksum])
         row = cursor.fetchone()
     if row is None:
@@ -670,7 +694,7 @@ def access_token_get(checksum: str) -> AccessRow | None:
 def _insert(table: str, columns: list[str], values: list[Any]) -> int:
     marks = ", ".join(["%s"] * len(values))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
             cursor.execute(sql + " RETURNING id", values)
             return int(cursor.fetchone()[0])
