@@ -6,15 +6,15 @@ down to what the client is allowed and the scopes granted (R-SEC-2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from biblogin.common import cpr as cprlib
 from biblogin.common.cpr_crypto import keyed_hash
 from biblogin.login.constants import IdentityProvider
-from biblogin.login.models import Authentication, Identity
-from biblogin.oidc.models import CLAIM_SCOPE, Claim, Client, Scope
+from biblogin.oidc.models import CLAIM_SCOPE, Claim, Scope
 from biblogin.patrons import selectors as culr
 from biblogin.patrons.models import AccountIdType
 from biblogin.registry import selectors as registry
@@ -23,6 +23,52 @@ from biblogin.registry import selectors as registry
 _CLAIM_NAMES = tuple(Claim.values)
 
 ALWAYS = ("sub", "acr", "amr", "auth_time")
+
+
+class IdentityFacts(Protocol):
+    """What the claims read of an identity: a ``login.models.Identity``, or the lean path's
+    plain row of the same columns (``biblogin.oidc.hotpath.store.IdentityRow``)."""
+
+    @property
+    def idp(self) -> str: ...
+    @property
+    def agency_id(self) -> str: ...
+    @property
+    def library_user_id(self) -> str: ...
+    @property
+    def user_id_is_cpr(self) -> bool: ...
+    @property
+    def blocked(self) -> bool | None: ...
+    @property
+    def municipality_no(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def cpr(self) -> str | None: ...
+
+
+class LoginFacts(Protocol):
+    """What the claims read of a login: a ``login.models.Authentication`` or a plain row."""
+
+    @property
+    def identity(self) -> IdentityFacts: ...
+    @property
+    def agency_id(self) -> str: ...
+    @property
+    def branch_id(self) -> str: ...
+    @property
+    def acr(self) -> str: ...
+    @property
+    def amr(self) -> Any: ...
+    @property
+    def auth_time(self) -> dt.datetime: ...
+
+
+class ClientFacts(Protocol):
+    """What the claims read of a client: its allowed claims (R-SEC-2)."""
+
+    @property
+    def allowed_claims(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +99,7 @@ def pairwise_subject(*, agency_id: str, user_key: str) -> str:
     return keyed_hash(f"{agency_id}\x00{user_key}", purpose="oidc-sub")
 
 
-def _culr_read(identity: Identity, cpr: str | None, reads: ClaimReads) -> culr.PatronAccounts:
+def _culr_read(identity: IdentityFacts, cpr: str | None, reads: ClaimReads) -> culr.PatronAccounts:
     """R-LOGIN-7: read CULR by CPR when the identity has one, else by (agency, local ID).
 
     One query brings the patron and its accounts; "active" and "revealed" are decided after.
@@ -68,7 +114,7 @@ def _culr_read(identity: Identity, cpr: str | None, reads: ClaimReads) -> culr.P
 
 
 def _culr_knows_account(
-    identity: Identity, cpr: str | None, found: culr.PatronAccounts, reads: ClaimReads
+    identity: IdentityFacts, cpr: str | None, found: culr.PatronAccounts, reads: ClaimReads
 ) -> bool:
     """R-LOGIN-9: tell whether CULR knows the account logged in with (for ``culrDataOmitted``)."""
     if not cpr:
@@ -86,9 +132,7 @@ def _culr_knows_account(
     return local is not None
 
 
-def _logged_in_branch_id(
-    authentication: Authentication, agencies: registry.AgencyLookup
-) -> str | None:
+def _logged_in_branch_id(authentication: LoginFacts, agencies: registry.AgencyLookup) -> str | None:
     """The branch logged in from, else the login agency's main branch (same ID) if it has one."""
     if authentication.branch_id:
         return authentication.branch_id
@@ -99,8 +143,8 @@ def _logged_in_branch_id(
 
 def claims_for(
     *,
-    authentication: Authentication,
-    client: Client,
+    authentication: LoginFacts,
+    client: ClientFacts,
     scopes: Iterable[str],
     subject: str | None = None,
     reads: ClaimReads = SELECTORS,
@@ -167,7 +211,8 @@ def claims_for(
         sub = str(patron.guid)
         agencies_claim = []
         if Claim.AGENCIES in wanted:
-            patron_cpr = patron.cpr or ""
+            # Read by the identity's CPR, the patron is that CPR's: no second decryption.
+            patron_cpr = identity_cpr or patron.cpr or ""
             agencies_claim = [
                 {
                     "agencyId": account.agency_id,

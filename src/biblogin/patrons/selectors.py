@@ -8,7 +8,9 @@ Deactivated patrons (no accounts left, R-CULR-4) are not found unless asked for.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from biblogin.common.cpr_crypto import cpr_hash
 from biblogin.common.errors import ApplicationError
@@ -85,16 +87,41 @@ def accounts_for_patron(*, patron: Patron) -> list[Account]:
     return list(Account.objects.filter(patron=patron).order_by(*_ACCOUNT_ORDER))
 
 
+class PatronFacts(Protocol):
+    """What a reader of ``PatronAccounts`` may use of the patron: a ``Patron``, or a plain row of
+    the same columns (the login platform's lean path reads them with the token)."""
+
+    @property
+    def guid(self) -> uuid.UUID: ...
+    @property
+    def cpr(self) -> str | None: ...
+    @property
+    def municipality_no(self) -> int | None: ...
+    @property
+    def is_active(self) -> bool: ...
+
+
+class AccountFacts(Protocol):
+    """What a reader of ``PatronAccounts`` may use of an account: an ``Account`` or a row."""
+
+    @property
+    def agency_id(self) -> str: ...
+    @property
+    def id_type(self) -> str: ...
+    @property
+    def local_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class PatronAccounts:
     """A patron as stored (also a deactivated one, R-CULR-4) with all its accounts, or nothing."""
 
-    patron: Patron | None = None
+    patron: PatronFacts | None = None
     # Ordered as ``accounts_for_patron`` orders them.
-    accounts: list[Account] = field(default_factory=list)
+    accounts: Sequence[AccountFacts] = field(default_factory=list)
 
     @property
-    def active_patron(self) -> Patron | None:
+    def active_patron(self) -> PatronFacts | None:
         """The patron if active: what ``patron_get_by_cpr`` / ``patron_get_by_local_id`` give."""
         return self.patron if self.patron is not None and self.patron.is_active else None
 

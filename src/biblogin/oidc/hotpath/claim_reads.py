@@ -5,20 +5,28 @@ The same questions as ``patrons.selectors.patron_accounts_get_by_cpr`` / ``_by_l
 ``registry.selectors.agency_lookup``, with the same answers (the differential test compares the
 claims), fresh on every call as R-VIP-11 asks, but without building the query each time. A rare
 case (a patron without accounts) asks the ORM selector.
+
+``reads_for`` answers the same questions from the facts read in the login's own statement
+(``store.ClaimFacts``), where they are the answer to exactly that question; any other question
+is read as above.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
 from biblogin.common.agency_ids import agency_id_clean
-from biblogin.common.cpr_crypto import cpr_hash
+from biblogin.common.cpr_crypto import cpr_hash, decrypt_cpr
 from biblogin.common.errors import ApplicationError
+from biblogin.login.constants import IdentityProvider
 from biblogin.oidc.claims import ClaimReads
-from biblogin.oidc.hotpath.store import when
+from biblogin.oidc.hotpath.store import ClaimFacts, LoginRow, when
 from biblogin.patrons import selectors as culr
 from biblogin.patrons.inputs import parse_agency_id, parse_cpr, parse_local_id
 from biblogin.patrons.models import Account, AccountIdType, Patron
@@ -156,3 +164,143 @@ READS = ClaimReads(
     account_get_local=account_get_local,
     agency_lookup=agency_lookup,
 )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class PatronRow:
+    """A CULR patron's columns the claims read (``culr.PatronFacts``); its CPR decrypted on
+    first use, at most once."""
+
+    __slots__ = ("_cpr", "cpr_encrypted", "guid", "is_active", "municipality_no")
+    _UNREAD: Any = object()
+
+    def __init__(
+        self, guid: uuid.UUID, cpr_encrypted: str, municipality_no: int | None, is_active: bool
+    ) -> None:
+        self.guid = guid
+        self.cpr_encrypted = cpr_encrypted
+        self.municipality_no = municipality_no
+        self.is_active = is_active
+        self._cpr = self._UNREAD
+
+    @property
+    def cpr(self) -> str | None:
+        if self._cpr is self._UNREAD:
+            self._cpr = decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
+        return self._cpr
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account's columns the claims read (``culr.AccountFacts``)."""
+
+    agency_id: str
+    id_type: str
+    local_id: str
+
+
+_GUID = Patron._meta.get_field("guid")
+
+
+class _Prefetched:
+    """The claims' reads for one login, answered from its ``ClaimFacts`` where they apply."""
+
+    __slots__ = ("_accounts", "_facts", "_login")
+
+    def __init__(self, login: LoginRow, facts: ClaimFacts) -> None:
+        self._login = login
+        self._facts = facts
+        self._accounts: culr.PatronAccounts | None = None
+
+    def _patron_accounts(self) -> culr.PatronAccounts:
+        """The prefetched patron and its accounts (no patron: empty)."""
+        if self._accounts is None:
+            row = self._facts.row
+            if row[0] is None:
+                self._accounts = culr.PatronAccounts()
+            else:
+                patron = PatronRow(_GUID.to_python(row[1]), row[2] or "", row[3], bool(row[4]))
+                listed = _json(row[5]) or []
+                if self._facts.vendor != "postgresql":
+                    listed.sort()  # PostgreSQL ordered them; SQLite's BINARY order is Python's
+                accounts = [AccountRow(a, t, local) for a, t, local in listed]
+                self._accounts = culr.PatronAccounts(patron=patron, accounts=accounts)
+        return self._accounts
+
+    def by_cpr(self, *, cpr: str) -> culr.PatronAccounts:
+        try:
+            digest = cpr_hash(parse_cpr(cpr))
+        except ApplicationError:
+            return culr.PatronAccounts()
+        identity = self._login.identity
+        if not identity.cpr_hash or digest != identity.cpr_hash:
+            return patron_accounts_get_by_cpr(cpr=cpr)
+        found = self._patron_accounts()
+        if not found.accounts:
+            # A patron without accounts, or none: the selector's own read (as above).
+            return culr.patron_accounts_get_by_cpr(cpr=cpr)
+        return found
+
+    def by_local_id(self, *, agency_id: str, local_id: str) -> culr.PatronAccounts:
+        try:
+            agency, local = parse_agency_id(agency_id), parse_local_id(local_id)
+        except ApplicationError:
+            return culr.PatronAccounts()
+        identity = self._login.identity
+        if (
+            identity.cpr_hash
+            or identity.idp == IdentityProvider.MITID
+            or not identity.library_user_id
+            or (agency, local) != (identity.agency_id, identity.library_user_id)
+        ):
+            return patron_accounts_get_by_local_id(agency_id=agency_id, local_id=local_id)
+        return self._patron_accounts()
+
+    def agencies(
+        self, *, agency_ids: Iterable[str], municipality_nos: Iterable[int | None] = ()
+    ) -> registry.AgencyLookup:
+        ids = frozenset(c for c in map(agency_id_clean, agency_ids) if c is not None)
+        municipalities = {
+            m for m in municipality_nos if isinstance(m, int) and not isinstance(m, bool)
+        }
+        identity, row = self._login.identity, self._facts.row
+        read_ids = {
+            a for a in (identity.agency_id, self._login.agency_id) if a and agency_id_clean(a) == a
+        }
+        read_municipalities = {m for m in (row[3], identity.municipality_no) if m is not None}
+        if not ids <= read_ids or not municipalities <= read_municipalities:
+            return agency_lookup(agency_ids=agency_ids, municipality_nos=municipality_nos)
+        # As agency_lookup builds its answer, from the rows the statement read.
+        culr_syncs: dict[str, bool] = {}
+        with_main_branch: set[str] = set()
+        candidates: dict[int, set[str]] = {}
+        for agency_id, agency_type, municipality_no, culr_sync, has_main in _json(row[6]) or []:
+            if agency_id in ids:
+                culr_syncs[agency_id] = bool(culr_sync)
+                if has_main:
+                    with_main_branch.add(agency_id)
+            if agency_type == AgencyType.FOLKEBIBLIOTEK and municipality_no in municipalities:
+                candidates.setdefault(municipality_no, set()).add(agency_id)
+        agencies = {
+            a: registry.AgencyFacts(a, sync, a in with_main_branch)
+            for a, sync in culr_syncs.items()
+        }
+        homes = {
+            m: registry.agency_home_pick(municipality_no=m, agency_ids=candidates.get(m, ()))
+            for m in municipalities
+        }
+        return registry.AgencyLookup(agencies=agencies, homes=homes, asked_ids=ids)
+
+
+def reads_for(login: LoginRow, facts: ClaimFacts) -> ClaimReads:
+    """The claims' reads for this login, from the facts its statement brought."""
+    prefetched = _Prefetched(login, facts)
+    return ClaimReads(
+        patron_accounts_get_by_cpr=prefetched.by_cpr,
+        patron_accounts_get_by_local_id=prefetched.by_local_id,
+        account_get_local=account_get_local,
+        agency_lookup=prefetched.agencies,
+    )

@@ -22,10 +22,10 @@ from oauth2_provider.settings import oauth2_settings
 
 from biblogin.audit.models import AuditAction
 from biblogin.audit.services import audit_event_record
-from biblogin.login.models import Authentication
 from biblogin.oidc import claims as oidc_claims
+from biblogin.oidc.claims import ClaimReads
 from biblogin.oidc.hotpath import store
-from biblogin.oidc.hotpath.claim_reads import READS
+from biblogin.oidc.hotpath.claim_reads import READS, reads_for
 from biblogin.oidc.hotpath.entry import Answer, TokenRequest, UserinfoRequest
 from biblogin.oidc.hotpath.tokens import (
     checksum,
@@ -64,8 +64,14 @@ def _invalid_grant() -> Answer:
     return _error(400, "invalid_grant")
 
 
-def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | None:
-    """RFC 6749 §2.3.1 as DOT does it: HTTP Basic, else client_id (+ secret) in the body."""
+def _authenticated_client(
+    request: TokenRequest, refresh: list[store.RefreshRow | None]
+) -> store.ClientRow | Answer | None:
+    """RFC 6749 §2.3.1 as DOT does it: HTTP Basic, else client_id (+ secret) in the body.
+
+    For a refresh grant the client's statement also reads the refresh token (into
+    ``refresh``), which is looked at only once the client is authenticated.
+    """
     if request.basic is not None:
         client_id, secret = request.basic
     else:
@@ -74,7 +80,11 @@ def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | N
         return None  # the hostile-input middleware's own answer
     if "://" in client_id:
         return None  # a client ID metadata document: DOT's look-up
-    client = store.client_get(client_id)
+    if request.params["grant_type"] == "refresh_token":
+        client, row = store.client_refresh_get(client_id, checksum(request.params["refresh_token"]))
+        refresh.append(row)
+    else:
+        client = store.client_get(client_id)
     if client is None or not client.is_active:
         return _invalid_client()
     if client.client_type == "public":
@@ -89,12 +99,18 @@ def _authenticated_client(request: TokenRequest) -> store.ClientRow | Answer | N
 
 
 def token_answer(request: TokenRequest) -> Answer | None:
-    client = _authenticated_client(request)
+    with store.one_cursor():
+        return _token_answer(request)
+
+
+def _token_answer(request: TokenRequest) -> Answer | None:
+    refresh: list[store.RefreshRow | None] = []
+    client = _authenticated_client(request, refresh)
     if client is None or isinstance(client, Answer):
         return client
     if request.params["grant_type"] == "authorization_code":
         return _code_grant(request.params, client)
-    return _refresh_grant(request.params, client)
+    return _refresh_grant(request.params, client, refresh[0])
 
 
 # --- authorization code -----------------------------------------------------------------
@@ -153,6 +169,7 @@ def _code_grant(params: dict[str, str], client: store.ClientRow) -> Answer | Non
         nonce=grant.nonce or None,
         previous=None,
         code_pk=grant.pk,
+        reads=READS,
     )
 
 
@@ -171,15 +188,16 @@ def _code_replayed(*, grant_pk: int, client_id: str) -> None:
 # --- refresh token ----------------------------------------------------------------------
 
 
-def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | None:
+def _refresh_grant(
+    params: dict[str, str], client: store.ClientRow, row: store.RefreshRow | None
+) -> Answer | None:
+    """``row``: the refresh token as DOT looks it up, read with the client."""
     if (
         oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
         or not oauth2_settings.ROTATE_REFRESH_TOKEN
     ):
         return None  # a grace period or no rotation: DOT's code (the policy has neither)
-    presented = params["refresh_token"]
-    digest = checksum(presented)
-    row = store.refresh_token_get(digest)
+    digest = checksum(params["refresh_token"])
     if row is not None and row.revoked is None and row.resource:
         return None  # RFC 8707 resources on the grant: DOT's code
     if row is None:
@@ -197,10 +215,9 @@ def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | 
         return _invalid_grant()
     if row.application_id != client.pk:
         return _invalid_grant()
-    family = store.family_login(row.token_family) if row.token_family else None
-    if family is None:
+    if row.token_family is None or row.grant is None:
         return _invalid_grant()
-    subject, authentication = family
+    subject, authentication, facts = row.grant
     return _issue(
         client=client,
         user_id=row.user_id,
@@ -210,6 +227,7 @@ def _refresh_grant(params: dict[str, str], client: store.ClientRow) -> Answer | 
         nonce=None,
         previous=row,
         code_pk=None,
+        reads=reads_for(authentication, facts),
     )
 
 
@@ -239,12 +257,13 @@ def _issue(
     *,
     client: store.ClientRow,
     user_id: int,
-    authentication: Authentication,
+    authentication: store.LoginRow,
     scopes: list[str],
     subject: str | None,
     nonce: str | None,
     previous: store.RefreshRow | None,
     code_pk: int | None,
+    reads: ClaimReads,
 ) -> Answer:
     """Sign the ID token, then write every row in one transaction (rotation included)."""
     access = random_token()
@@ -261,10 +280,10 @@ def _issue(
     }
     claims = oidc_claims.claims_for(
         authentication=authentication,
-        client=client.as_client(),
+        client=client,
         scopes=scopes if "openid" in scopes else [],
         subject=subject,
-        reads=READS,
+        reads=reads,
     )
     jti = uuid.uuid4()
     id_expires = now + dt.timedelta(seconds=int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS))
@@ -284,22 +303,23 @@ def _issue(
         )
         body["id_token"] = id_token_sign(id_token)
     if previous is not None and connection.vendor == "postgresql":
-        # One statement, one round trip: the same rows as the statements below.
-        with transaction.atomic():
-            rotated = store.refresh_rotate_in_one(
-                previous_pk=previous.pk,
-                previous_access_id=previous.access_token_id,
-                user_id=user_id,
-                application_id=client.pk,
-                jti=jti if "openid" in scopes else None,
-                id_expires=id_expires,
-                access_checksum=checksum(access),
-                access_expires=now + dt.timedelta(seconds=access_seconds),
-                refresh_checksum=checksum(refresh),
-                token_family=previous.token_family or uuid.uuid4(),
-                scope=scope,
-                now=now,
-            )
+        # One statement, one round trip: the same rows as the statements below. A single
+        # statement is atomic by itself (PostgreSQL), so no BEGIN and COMMIT round trips:
+        # in autocommit it is its own transaction, inside a caller's it is part of that.
+        rotated = store.refresh_rotate_in_one(
+            previous_pk=previous.pk,
+            previous_access_id=previous.access_token_id,
+            user_id=user_id,
+            application_id=client.pk,
+            jti=jti if "openid" in scopes else None,
+            id_expires=id_expires,
+            access_checksum=checksum(access),
+            access_expires=now + dt.timedelta(seconds=access_seconds),
+            refresh_checksum=checksum(refresh),
+            token_family=previous.token_family or uuid.uuid4(),
+            scope=scope,
+            now=now,
+        )
         if not rotated:
             _refresh_reused(previous.token_family, client.client_id)
             return _invalid_grant()
@@ -365,6 +385,11 @@ def _issue(
 
 
 def userinfo_answer(request: UserinfoRequest) -> Answer | None:
+    with store.one_cursor():
+        return _userinfo_answer(request)
+
+
+def _userinfo_answer(request: UserinfoRequest) -> Answer | None:
     token = store.access_token_get(checksum(request.token))
     if token is not None and token.resource:
         return None  # RFC 8707 audience checks: DOT's code
@@ -382,12 +407,12 @@ def userinfo_answer(request: UserinfoRequest) -> Answer | None:
         return None  # a token without a client: DOT's rules
     if token.grant is None:
         return invalid
-    subject, authentication = token.grant
+    subject, authentication, facts = token.grant
     claims = oidc_claims.claims_for(
         authentication=authentication,
-        client=token.client.as_client(),
+        client=token.client,
         scopes=token.scope.split(),
         subject=subject or None,
-        reads=READS,
+        reads=reads_for(authentication, facts),
     )
     return Answer(status=200, body=claims)

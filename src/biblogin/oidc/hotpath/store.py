@@ -3,23 +3,30 @@
 
 Each function is one statement (or two) through Django's connection, so transactions,
 connection reuse and both databases (SQLite, PostgreSQL) are Django's. Values are converted
-the way Django's fields do (datetimes, UUIDs, JSON), and rows come back as plain tuples or
-model instances built with ``from_db`` (no query compilation).
+the way Django's fields do (datetimes, UUIDs, JSON), and rows come back as plain objects with
+only the columns the lean path uses (no model instances: no ``from_db``, no init signals).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 
+from biblogin.common.cpr_crypto import decrypt_cpr
+from biblogin.login.constants import IdentityProvider
 from biblogin.login.models import Authentication, Identity
 from biblogin.oidc.models import AuthorizationCode, Client, TokenFamily
+from biblogin.patrons.models import Account, AccountIdType, Patron
+from biblogin.registry.models import Agency, AgencyStatus, AgencyType, Branch
 
 _q = connection.ops.quote_name
 _AT = _q(AccessToken._meta.db_table)
@@ -30,11 +37,32 @@ _CODE = _q(AuthorizationCode._meta.db_table)
 _FAMILY = _q(TokenFamily._meta.db_table)
 _AUTH = _q(Authentication._meta.db_table)
 _IDENTITY = _q(Identity._meta.db_table)
-_AUTH_FIELDS = [f.attname for f in Authentication._meta.concrete_fields]
-_IDENTITY_FIELDS = [f.attname for f in Identity._meta.concrete_fields]
-_AUTH_COLUMNS = ", ".join(f"a.{f.column}" for f in Authentication._meta.concrete_fields)
-_IDENTITY_COLUMNS = ", ".join(f"i.{f.column}" for f in Identity._meta.concrete_fields)
+_ACCOUNT = _q(Account._meta.db_table)
+_PATRON = _q(Patron._meta.db_table)
+_AGENCY = _q(Agency._meta.db_table)
+_BRANCH = _q(Branch._meta.db_table)
 _UUID_FIELD = RefreshToken._meta.get_field("token_family")
+
+
+_held = threading.local()
+
+
+@contextmanager
+def one_cursor() -> Iterator[None]:
+    """Within the block, this module's statements on this thread share one cursor (opening a
+    cursor through Django's connection costs more than some of the statements)."""
+    outer = getattr(_held, "cursor", None)
+    with connection.cursor() as cursor:
+        _held.cursor = cursor
+        try:
+            yield
+        finally:
+            _held.cursor = outer
+
+
+def _cursor() -> AbstractContextManager[Any]:
+    held = getattr(_held, "cursor", None)
+    return nullcontext(held) if held is not None else connection.cursor()
 
 
 def when(value: Any) -> dt.datetime | None:
@@ -69,26 +97,12 @@ class ClientRow:
     is_active: bool
     allowed_claims: list[str]
 
-    def as_client(self) -> Client:
-        """A Client instance with what the claims need (no query; the other fields deferred,
-        so that no default is made: a new client's default secret costs a random draw)."""
-        return Client.from_db(
-            "default",
-            ["id", "client_id", "client_type", "allowed_claims", "is_active"],
-            [self.pk, self.client_id, self.client_type, list(self.allowed_claims), self.is_active],
-        )
+
+_CLIENT_COLUMNS = "c.id, c.client_id, c.client_type, c.client_secret, c.is_active, c.allowed_claims"
+_CLIENT_WIDTH = 6
 
 
-def client_get(client_id: str) -> ClientRow | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, client_id, client_type, client_secret, is_active, allowed_claims "
-            f"FROM {_CLIENT} WHERE client_id = %s",
-            [client_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
+def _client(row: Any) -> ClientRow:
     claims = _json(row[5])
     return ClientRow(
         pk=row[0],
@@ -98,6 +112,15 @@ def client_get(client_id: str) -> ClientRow | None:
         is_active=bool(row[4]),
         allowed_claims=claims if isinstance(claims, list) else [],
     )
+
+
+def client_get(client_id: str) -> ClientRow | None:
+    with _cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_CLIENT_COLUMNS} FROM {_CLIENT} c WHERE c.client_id = %s", [client_id]
+        )
+        row = cursor.fetchone()
+    return _client(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -116,7 +139,7 @@ class CodeRow:
 
 
 def code_get(code: str) -> CodeRow | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"SELECT id, application_id, user_id, expires, redirect_uri, scope, code_challenge, "
             f"code_challenge_method, nonce, resource, authentication_id FROM {_CODE} "
@@ -144,7 +167,7 @@ def code_get(code: str) -> CodeRow | None:
 
 def code_spend(*, pk: int, now: dt.datetime) -> bool:
     """R-LOGIN-1: mark the code used; of two concurrent redemptions only one gets True."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_CODE} SET used_at = %s WHERE id = %s AND used_at IS NULL",
             [_db_when(now), pk],
@@ -153,47 +176,165 @@ def code_spend(*, pk: int, now: dt.datetime) -> bool:
 
 
 def code_family(*, pk: int) -> uuid.UUID | None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"SELECT token_family FROM {_CODE} WHERE id = %s", [pk])
         row = cursor.fetchone()
     return uuid.UUID(str(row[0])) if row and row[0] else None
 
 
-_LOGIN_COLUMNS = f"{_AUTH_COLUMNS}, {_IDENTITY_COLUMNS}"
+class IdentityRow:
+    """The identity columns the claims read (``claims.IdentityFacts``); the CPR is decrypted
+    on first use and at most once."""
+
+    __slots__ = (
+        "_cpr",
+        "agency_id",
+        "blocked",
+        "cpr_encrypted",
+        "cpr_hash",
+        "idp",
+        "library_user_id",
+        "municipality_no",
+        "name",
+        "user_id_is_cpr",
+    )
+    _UNREAD: Any = object()
+
+    def __init__(self, row: Any) -> None:
+        (
+            self.idp,
+            self.agency_id,
+            self.library_user_id,
+            user_id_is_cpr,
+            self.cpr_encrypted,
+            self.cpr_hash,
+            blocked,
+            self.municipality_no,
+            self.name,
+        ) = row
+        self.user_id_is_cpr = bool(user_id_is_cpr)
+        self.blocked = None if blocked is None else bool(blocked)
+        self._cpr = self._UNREAD
+
+    @property
+    def cpr(self) -> str | None:
+        if self._cpr is self._UNREAD:
+            self._cpr = decrypt_cpr(self.cpr_encrypted) if self.cpr_encrypted else None
+        return self._cpr
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRow:
+    """A login record with its identity (``claims.LoginFacts``), as plain values."""
+
+    pk: int
+    agency_id: str
+    branch_id: str
+    auth_time: dt.datetime
+    acr: str
+    amr: list[str]
+    identity: IdentityRow
+
+
+_LOGIN_COLUMNS = (
+    "a.id, a.agency_id, a.branch_id, a.auth_time, a.acr, a.amr, i.idp, i.agency_id, "
+    "i.library_user_id, i.user_id_is_cpr, i.cpr_encrypted, i.cpr_hash, i.blocked, "
+    "i.municipality_no, i.name"
+)
+_LOGIN_WIDTH = 15
 _LOGIN_JOIN = f"{_AUTH} a JOIN {_IDENTITY} i ON i.id = a.identity_id"
 
 
-def _login(row: Any) -> Authentication:
-    """A login record with its identity, as model instances, from the columns above."""
-    n = len(_AUTH_FIELDS)
-    auth_values = list(row[:n])
-    identity_values = list(row[n:])
-    for name in ("auth_time", "created_at"):
-        i = _AUTH_FIELDS.index(name)
-        auth_values[i] = when(auth_values[i])
-    amr = _AUTH_FIELDS.index("amr")
-    auth_values[amr] = _json(auth_values[amr]) if auth_values[amr] is not None else []
-    for name in ("user_id_is_cpr", "blocked"):
-        i = _IDENTITY_FIELDS.index(name)
-        if identity_values[i] is not None:
-            identity_values[i] = bool(identity_values[i])
-    for name in ("created_at", "updated_at"):
-        i = _IDENTITY_FIELDS.index(name)
-        identity_values[i] = when(identity_values[i])
-    authentication = Authentication.from_db("default", _AUTH_FIELDS, auth_values)
-    authentication.identity = Identity.from_db("default", _IDENTITY_FIELDS, identity_values)
-    return authentication
+def _login(row: Any) -> LoginRow:
+    """A login record with its identity from the columns above."""
+    amr = _json(row[5]) if row[5] is not None else []
+    return LoginRow(
+        pk=row[0],
+        agency_id=row[1],
+        branch_id=row[2],
+        auth_time=when(row[3]),  # type: ignore[arg-type]
+        acr=row[4],
+        amr=amr,
+        identity=IdentityRow(row[6:15]),
+    )
 
 
-def authentication_get(pk: int) -> Authentication | None:
+def authentication_get(pk: int) -> LoginRow | None:
     """The login record with its identity (one query, no ORM compile)."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"SELECT {_LOGIN_COLUMNS} FROM {_LOGIN_JOIN} WHERE a.id = %s", [pk])
         row = cursor.fetchone()
     return _login(row) if row is not None else None
 
 
-@dataclass(frozen=True)
+# --- the claims' facts, read with the login -------------------------------------------------
+# The CULR patron the claims will read (by the identity's CPR hash, else by its library user
+# ID, as ``claims._culr_read`` does), its accounts, and the registry rows the claims may need
+# (the agencies of the identity and the login, the public libraries of the patron's and the
+# identity's municipalities), as columns after the login's: the claims' reads then need no
+# statement of their own. ``claim_reads.reads_for`` uses them only where they answer exactly
+# the question the claims ask, and reads afresh otherwise; every value is as fresh as the
+# statement (R-VIP-11).
+
+
+def _literal(value: str) -> str:
+    assert value.isalnum(), value  # a constant of the code, never input
+    return f"'{value}'"
+
+
+_FACTS_PATRON_JOIN = (
+    f"LEFT JOIN {_PATRON} p ON p.id = (CASE WHEN i.cpr_hash <> '' THEN "
+    f"(SELECT p2.id FROM {_PATRON} p2 WHERE p2.cpr_hash = i.cpr_hash) "
+    f"WHEN i.idp <> {_literal(IdentityProvider.MITID.value)} AND i.library_user_id <> '' THEN "
+    f"(SELECT b.patron_id FROM {_ACCOUNT} b WHERE b.agency_id = i.agency_id "
+    f"AND b.id_type = {_literal(AccountIdType.LOCAL.value)} AND b.local_id = i.library_user_id "
+    f"LIMIT 1) END)"
+)
+_FACTS_AGENCIES_WHERE = (
+    f"g.status IN ({_literal(AgencyStatus.ACTIVE.value)}, {_literal(AgencyStatus.INVISIBLE.value)})"
+    f" AND (g.agency_id IN (i.agency_id, a.agency_id) OR (g.agency_type = "
+    f"{_literal(AgencyType.FOLKEBIBLIOTEK.value)} AND g.municipality_no IN "
+    f"(p.municipality_no, i.municipality_no)))"
+)
+_FACTS_MAIN_BRANCH = (
+    f"EXISTS (SELECT 1 FROM {_BRANCH} mb WHERE mb.agency_id = g.id AND mb.branch_id = g.agency_id)"
+)
+FACTS_WIDTH = 7
+
+
+def _facts_columns(vendor: str) -> str:
+    if vendor == "postgresql":
+        accounts = (
+            f"(SELECT json_agg(json_build_array(x.agency_id, x.id_type, x.local_id) "
+            f"ORDER BY x.agency_id, x.id_type, x.local_id) FROM {_ACCOUNT} x "
+            f"WHERE x.patron_id = p.id)"
+        )
+        agencies = (
+            f"(SELECT json_agg(json_build_array(g.agency_id, g.agency_type, g.municipality_no, "
+            f"g.culr_sync, {_FACTS_MAIN_BRANCH})) FROM {_AGENCY} g WHERE {_FACTS_AGENCIES_WHERE})"
+        )
+    else:
+        # SQLite: no ORDER BY inside an aggregate before 3.44; claim_reads sorts the accounts.
+        accounts = (
+            f"(SELECT json_group_array(json_array(x.agency_id, x.id_type, x.local_id)) "
+            f"FROM {_ACCOUNT} x WHERE x.patron_id = p.id)"
+        )
+        agencies = (
+            f"(SELECT json_group_array(json_array(g.agency_id, g.agency_type, g.municipality_no, "
+            f"g.culr_sync, {_FACTS_MAIN_BRANCH})) FROM {_AGENCY} g WHERE {_FACTS_AGENCIES_WHERE})"
+        )
+    return f"p.id, p.guid, p.cpr_encrypted, p.municipality_no, p.is_active, {accounts}, {agencies}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """What the facts columns gave, raw: ``claim_reads.reads_for`` interprets them."""
+
+    vendor: str
+    row: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshRow:
     pk: int
     user_id: int
@@ -204,23 +345,68 @@ class RefreshRow:
     resource: list[str]
     access_expires: dt.datetime | None
     access_scope: str
+    # (subject, login with identity, the claims' facts) of the token's family, if it has one.
+    grant: tuple[str, LoginRow, ClaimFacts] | None
 
 
-def refresh_token_get(checksum: str) -> RefreshRow | None:
-    """DOT's look-up: the unrevoked row with this checksum first, else the latest revoked."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT rt.id, rt.user_id, rt.application_id, rt.access_token_id, rt.token_family, "
-            f"rt.revoked, rt.resource, at.expires, at.scope FROM {_RT} rt "
-            f"LEFT JOIN {_AT} at ON at.id = rt.access_token_id WHERE rt.token_checksum = %s "
-            f"ORDER BY CASE WHEN rt.revoked IS NULL THEN 0 ELSE 1 END, rt.revoked DESC LIMIT 1",
-            [checksum],
-        )
+_REFRESH_COLUMNS = (
+    "rt.id, rt.user_id, rt.application_id, rt.access_token_id, rt.token_family, rt.revoked, "
+    "rt.resource, at.expires, at.scope, f.subject"
+)
+_REFRESH_WIDTH = 10
+
+
+def _client_refresh_sql(vendor: str) -> str:
+    # The client by its ID, and the refresh token as DOT looks it up (the unrevoked row with
+    # this checksum first, else the latest revoked) with its family's login and the claims'
+    # facts: one statement for everything a refresh grant reads.
+    return (
+        f"SELECT {_CLIENT_COLUMNS}, {_REFRESH_COLUMNS}, {_LOGIN_COLUMNS}, {_facts_columns(vendor)} "
+        f"FROM {_CLIENT} c LEFT JOIN {_RT} rt ON rt.id = (SELECT r2.id FROM {_RT} r2 "
+        f"WHERE r2.token_checksum = %s "
+        f"ORDER BY CASE WHEN r2.revoked IS NULL THEN 0 ELSE 1 END, r2.revoked DESC LIMIT 1) "
+        f"LEFT JOIN {_AT} at ON at.id = rt.access_token_id "
+        f"LEFT JOIN {_FAMILY} f ON f.token_family = rt.token_family "
+        f"LEFT JOIN {_AUTH} a ON a.id = f.authentication_id "
+        f"LEFT JOIN {_IDENTITY} i ON i.id = a.identity_id {_FACTS_PATRON_JOIN} "
+        f"WHERE c.client_id = %s"
+    )
+
+
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _sql(name: str, build: Any) -> str:
+    """The statement ``name`` for this connection's back-end, built once."""
+    key = (name, connection.vendor)
+    sql = _SQL.get(key)
+    if sql is None:
+        sql = _SQL[key] = build(connection.vendor)
+    return sql
+
+
+def _grant(row: Any, subject_at: int, login_at: int) -> tuple[str, LoginRow, ClaimFacts] | None:
+    login = row[login_at : login_at + _LOGIN_WIDTH]
+    # No family, or (never with the foreign keys) a family whose login is gone: no grant.
+    if login[0] is None or login[6] is None:
+        return None
+    facts = ClaimFacts(connection.vendor, tuple(row[login_at + _LOGIN_WIDTH :]))
+    return row[subject_at] or "", _login(login), facts
+
+
+def client_refresh_get(client_id: str, checksum: str) -> tuple[ClientRow | None, RefreshRow | None]:
+    """The client and the refresh token as DOT looks it up, with its grant, in one statement."""
+    with _cursor() as cursor:
+        cursor.execute(_sql("client_refresh", _client_refresh_sql), [checksum, client_id])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None, None
+    client = _client(row)
+    row = row[_CLIENT_WIDTH:]
+    if row[0] is None:
+        return client, None
     resource = _json(row[6]) if row[6] else []
-    return RefreshRow(
+    return client, RefreshRow(
         pk=row[0],
         user_id=row[1],
         application_id=row[2],
@@ -230,29 +416,17 @@ def refresh_token_get(checksum: str) -> RefreshRow | None:
         resource=resource if isinstance(resource, list) else [],
         access_expires=when(row[7]),
         access_scope=row[8] or "",
+        grant=_grant(row, 9, _REFRESH_WIDTH),
     )
 
 
 def revoked_refresh_token_exists(checksum: str) -> bool:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {_RT} WHERE token_checksum = %s AND revoked IS NOT NULL LIMIT 1",
             [checksum],
         )
         return cursor.fetchone() is not None
-
-
-def family_login(token_family: uuid.UUID) -> tuple[str, Authentication] | None:
-    """(subject, login with identity) of a token family, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT f.subject, {_LOGIN_COLUMNS} FROM {_FAMILY} f "
-            f"JOIN {_AUTH} a ON a.id = f.authentication_id "
-            f"JOIN {_IDENTITY} i ON i.id = a.identity_id WHERE f.token_family = %s",
-            [_db_uuid(token_family)],
-        )
-        row = cursor.fetchone()
-    return (row[0] or "", _login(row[1:])) if row else None
 
 
 def refresh_token_rotate_out(*, pk: int, access_token_id: int | None, now: dt.datetime) -> bool:
@@ -261,7 +435,7 @@ def refresh_token_rotate_out(*, pk: int, access_token_id: int | None, now: dt.da
     The conditional UPDATE decides a race: of two concurrent rotations of one token only one
     gets True; the other is a reuse (RFC 9700 §4.14.2).
     """
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_RT} SET revoked = %s, updated = %s, access_token_id = NULL "
             f"WHERE id = %s AND revoked IS NULL",
@@ -323,7 +497,7 @@ def refresh_rotate_in_one(
         at, at,
         user_id, refresh_checksum, application_id, _db_uuid(token_family), at, at,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_ROTATE_SQL, params)
         rotated, inserted = cursor.fetchone()
     return bool(rotated == 1 and inserted == 1)
@@ -436,13 +610,13 @@ def family_insert(
 
 
 def code_link_family(*, pk: int, token_family: uuid.UUID) -> None:
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             f"UPDATE {_CODE} SET token_family = %s WHERE id = %s", [_db_uuid(token_family), pk]
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccessRow:
     pk: int
     user_id: int | None
@@ -452,8 +626,9 @@ class AccessRow:
     resource: list[str]
     source_refresh_token_id: int | None
     client: ClientRow | None
-    # (subject, login with identity) of the grant, as ``token_family_for_access_token`` finds it.
-    grant: tuple[str, Authentication] | None
+    # (subject, login with identity, the claims' facts) of the grant, as
+    # ``token_family_for_access_token`` finds it.
+    grant: tuple[str, LoginRow, ClaimFacts] | None
 
 
 # The grant of an access token: the family of the refresh token issued with it, or of the one
@@ -469,21 +644,25 @@ _ACCESS_COLUMNS = (
     "at.source_refresh_token_id, c.client_id, c.client_type, c.is_active, c.allowed_claims, "
     "f.subject"
 )
-_ACCESS_SQL = (
-    f"SELECT {_ACCESS_COLUMNS}, {_LOGIN_COLUMNS} FROM {_AT} at "
-    f"LEFT JOIN {_CLIENT} c ON c.id = at.application_id "
-    f"LEFT JOIN {_FAMILY} f ON f.id = {_GRANT_OF_ACCESS} "
-    f"LEFT JOIN {_AUTH} a ON a.id = f.authentication_id "
-    f"LEFT JOIN {_IDENTITY} i ON i.id = a.identity_id "
-    f"WHERE at.token_checksum = %s"
-)
 _ACCESS_WIDTH = 12
 
 
+def _access_sql(vendor: str) -> str:
+    return (
+        f"SELECT {_ACCESS_COLUMNS}, {_LOGIN_COLUMNS}, {_facts_columns(vendor)} FROM {_AT} at "
+        f"LEFT JOIN {_CLIENT} c ON c.id = at.application_id "
+        f"LEFT JOIN {_FAMILY} f ON f.id = {_GRANT_OF_ACCESS} "
+        f"LEFT JOIN {_AUTH} a ON a.id = f.authentication_id "
+        f"LEFT JOIN {_IDENTITY} i ON i.id = a.identity_id {_FACTS_PATRON_JOIN} "
+        f"WHERE at.token_checksum = %s"
+    )
+
+
 def access_token_get(checksum: str) -> AccessRow | None:
-    """The access token with its client and its grant's login, in one statement (userinfo)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_ACCESS_SQL, [checksum])
+    """The access token with its client, its grant's login and the claims' facts, in one
+    statement (userinfo)."""
+    with _cursor() as cursor:
+        cursor.execute(_sql("access", _access_sql), [checksum])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -499,13 +678,6 @@ def access_token_get(checksum: str) -> AccessRow | None:
             is_active=bool(row[9]),
             allowed_claims=claims if isinstance(claims, list) else [],
         )
-    login = row[_ACCESS_WIDTH:]
-    # No family, or (never with the foreign keys) a family whose login is gone: no grant.
-    grant = (
-        (row[11] or "", _login(login))
-        if login[0] is not None and login[len(_AUTH_FIELDS)] is not None
-        else None
-    )
     return AccessRow(
         pk=row[0],
         user_id=row[1],
@@ -515,14 +687,14 @@ def access_token_get(checksum: str) -> AccessRow | None:
         resource=resource if isinstance(resource, list) else [],
         source_refresh_token_id=row[6],
         client=client,
-        grant=grant,
+        grant=_grant(row, 11, _ACCESS_WIDTH),
     )
 
 
 def _insert(table: str, columns: list[str], values: list[Any]) -> int:
     marks = ", ".join(["%s"] * len(values))
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
             cursor.execute(sql + " RETURNING id", values)
             return int(cursor.fetchone()[0])
